@@ -1,0 +1,40 @@
+# tenken — two commands on a fresh Debian machine: `make demo` and `make test`.
+# `make setup` is what both need; it is quick when nothing changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+YEAR ?= 2020
+
+.PHONY: setup system-packages demo test bench clean
+
+setup: system-packages $(BIN)/tenken
+
+# Japanese fonts, HarfBuzz subsetting (fast font embedding in WeasyPrint), pdftotext/pdftoppm.
+system-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/tenken: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: setup
+	$(BIN)/tenken summary --year $(YEAR)
+
+test: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf var site out .pytest_cache

@@ -1,0 +1,131 @@
+"""Read a plan folder (plan.yaml, departments.yaml, results/<year>.yaml) into core models.
+
+This is the edge: files are read and YAML is parsed here, once; the core gets typed models.
+Configuration mistakes raise ConfigError naming the file and the place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tenken.core.errors import DomainError
+from tenken.core.numbering import key_part, label
+from tenken.core.plan import Level, Measure, Node, Plan, YearPlan
+from tenken.core.results import ResultSet
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "kanagawa"
+
+
+class ConfigError(DomainError):
+    """The plan configuration cannot be read."""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"設定ファイルがありません: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"設定ファイル {path} を読み込めません: {exc}") from None
+
+
+def _year_plan(raw: Any, where: str) -> YearPlan:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a year entry must be a mapping")
+    raw = dict(raw)
+    if "parts" not in raw and "target" in raw:
+        raw["parts"] = [{k: raw.pop(k) for k in ("kind", "target", "unit", "direction") if k in raw}]
+    return YearPlan.model_validate(raw)
+
+
+def _indicator(raw: dict, years: dict[int, YearPlan]) -> str:
+    if raw.get("indicator"):
+        return raw["indicator"]
+    labels = next((tuple(p.label or "" for p in y.parts) for y in years.values() if len(y.parts) > 1), None)
+    if not labels:
+        raise ConfigError(f"measure {raw.get('name')!r}: indicator is missing")
+    return " ".join(f"({i}){text}" for i, text in enumerate(labels, 1))
+
+
+def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str, str]) -> tuple[Node, ...]:
+    """Number the nodes and measures of the raw tree and resolve department names to keys."""
+
+    def build(raw: dict, depth: int, n: int, parent_key: str | None, parent_path: tuple[str, ...]) -> Node:
+        level = levels[depth]
+        part = key_part(level.numbering, n)
+        key = part if parent_key is None else f"{parent_key}-{part}"
+        path = (*parent_path, key)
+        where = f"{level.label} {key}"
+        children = raw.get("children") or []
+        raw_measures = raw.get("measures") or []
+        if children and depth + 1 >= len(levels):
+            raise ConfigError(f"{where}: deeper than the {len(levels)} configured levels")
+        if raw_measures and depth != len(levels) - 1:
+            raise ConfigError(f"{where}: measures belong to the innermost level ({levels[-1].label})")
+        measures = []
+        for number, m in enumerate(raw_measures, 1):
+            measure_where = f"{where} measure {number}"
+            dept = m.get("department")
+            if dept not in departments:
+                raise ConfigError(f"{measure_where}: department {dept!r} is not in departments.yaml")
+            years = {int(y): _year_plan(v, f"{measure_where} year {y}") for y, v in (m.get("years") or {}).items()}
+            measures.append(Measure(
+                key=f"{key}-{number}", number=number, path=path, name=m["name"],
+                department=departments[dept], indicator=_indicator(m, years), years=years))
+        return Node(
+            key=key, number=label(level.numbering, n), title=raw["title"], depth=depth,
+            children=tuple(build(c, depth + 1, i, key, path) for i, c in enumerate(children, 1)),
+            measures=tuple(measures))
+
+    return tuple(build(node, 0, i, None, ()) for i, node in enumerate(raw_tree, 1))
+
+
+def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
+    """Build a Plan from the parsed YAML of plan.yaml and departments.yaml."""
+    try:
+        levels = tuple(Level.model_validate(level) for level in raw["levels"])
+        names = {d["name"]: d["key"] for d in raw_departments}
+        names.update({d["key"]: d["key"] for d in raw_departments})
+        tree = build_tree(raw["tree"], levels, names)
+        return Plan.model_validate({
+            **raw["plan"],
+            "levels": levels,
+            "measure_label": raw.get("measure_label", "施策"),
+            "rating": raw.get("rating", {}),
+            "departments": raw_departments,
+            "tree": tree,
+            "previous_rates": raw.get("previous_rates") or {},
+        })
+    except ValidationError as exc:
+        raise ConfigError(f"計画の設定に誤りがあります:\n{exc}") from None
+    except KeyError as exc:
+        raise ConfigError(f"計画の設定に {exc} がありません") from None
+
+
+def load_plan(config_dir: Path = DEFAULT_CONFIG) -> Plan:
+    config_dir = Path(config_dir)
+    raw = _read_yaml(config_dir / "plan.yaml")
+    departments = _read_yaml(config_dir / "departments.yaml")
+    return plan_from_mapping(raw, (departments or {}).get("departments", []))
+
+
+def results_path(config_dir: Path, fiscal_year: int) -> Path:
+    return Path(config_dir) / "results" / f"{fiscal_year}.yaml"
+
+
+def load_results(config_dir: Path, fiscal_year: int) -> ResultSet:
+    path = results_path(config_dir, fiscal_year)
+    raw = _read_yaml(path)
+    try:
+        results = ResultSet.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"結果ファイル {path} に誤りがあります:\n{exc}") from None
+    if results.fiscal_year != fiscal_year:
+        raise ConfigError(f"{path} は{results.fiscal_year}年度の結果です（{fiscal_year}年度を指定）")
+    return results

@@ -1,0 +1,34 @@
+"""Domain exceptions whose messages a department clerk can act on (Japanese by default)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Anything wrong with a plan or a results set; the message is shown to people as is."""
+
+
+class PlanError(DomainError):
+    """The plan configuration is inconsistent (raised when it is built)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a submission: which measure, which field, what is wrong."""
+
+    message: str
+    measure: str | None = None
+    field: str | None = None
+    part: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationFailed(DomainError):
+    """A results set cannot be accepted; `problems` lists every finding, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(p.message for p in problems))

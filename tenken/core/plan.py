@@ -1,0 +1,253 @@
+"""The plan: levels, departments, measures and, per fiscal year, their indicators and targets."""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import PlanError
+from .numbering import Numbering
+from .values import Quantity, parse_value
+from .wareki import wareki_year
+
+
+class Rating(str, Enum):
+    EXCEEDED = "◎"
+    ACHIEVED = "○"
+    NOT_ACHIEVED = "△"
+    NO_INDICATOR = "—"
+
+    @property
+    def rank(self) -> int:
+        """Worse is lower: the measure takes the worst of its parts."""
+        return _RANK[self]
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTION[self]
+
+
+_RANK = {Rating.NOT_ACHIEVED: 0, Rating.ACHIEVED: 1, Rating.EXCEEDED: 2, Rating.NO_INDICATOR: -1}
+_DESCRIPTION = {
+    Rating.EXCEEDED: "目標を上回った",
+    Rating.ACHIEVED: "達成",
+    Rating.NOT_ACHIEVED: "未達成",
+    Rating.NO_INDICATOR: "指標未設定",
+}
+RATING_BY_RANK = {r.rank: r for r in Rating}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Level(_Model):
+    key: str
+    label: str
+    numbering: Numbering = Numbering.arabic
+
+
+class CauseTag(_Model):
+    key: str
+    label: str
+
+
+class RatingPolicy(_Model):
+    exceeded_ratio: float = Field(1.25, ge=1.0)
+    negative_words: tuple[str, ...] = ("未実施", "未導入", "未把握", "開発中", "検討中")
+    cause_tags: tuple[CauseTag, ...] = ()
+    external_cause_tags: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _external_tags_are_known(self) -> RatingPolicy:
+        known = {t.key for t in self.cause_tags}
+        unknown = [t for t in self.external_cause_tags if t not in known]
+        if unknown:
+            raise ValueError(f"external_cause_tags not in cause_tags: {unknown}")
+        return self
+
+    def cause_label(self, key: str) -> str:
+        return next((t.label for t in self.cause_tags if t.key == key), key)
+
+
+class Contact(_Model):
+    name: str
+    slack: str | None = None
+    email: str | None = None
+
+
+class Department(_Model):
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str
+    slack: str | None = None
+    email: str | None = None
+    escalation: Contact | None = None
+
+
+class Part(_Model):
+    """One part of an indicator for one year: '(1)宿泊施設紹介ページPV数 400,000PV'."""
+
+    label: str | None = None
+    kind: Literal["numeric", "qualitative"]
+    target: str
+    unit: str | None = None
+    direction: Literal["higher", "lower"] = "higher"
+
+    @cached_property
+    def target_quantity(self) -> Quantity | None:
+        value = parse_value(self.target)
+        return value if isinstance(value, Quantity) else None
+
+    @model_validator(mode="after")
+    def _numeric_target_has_the_unit(self) -> Part:
+        if self.kind == "numeric":
+            quantity = self.target_quantity
+            if quantity is None:
+                raise ValueError(f"numeric target {self.target!r} is not a number")
+            if self.unit is None:
+                object.__setattr__(self, "unit", quantity.unit)
+            elif quantity.unit != self.unit:
+                raise ValueError(f"target {self.target!r} is not in unit {self.unit!r}")
+        return self
+
+
+class YearPlan(_Model):
+    status: Literal["rated", "no_indicator", "finished"] = "rated"
+    finished_in: int | None = None
+    parts: tuple[Part, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> YearPlan:
+        if self.status == "rated" and not self.parts:
+            raise ValueError("a rated year needs a target")
+        if self.status != "rated" and self.parts:
+            raise ValueError(f"status {self.status} takes no target")
+        if self.status == "finished" and self.finished_in is None:
+            raise ValueError("status finished needs finished_in")
+        return self
+
+    @property
+    def kind(self) -> str:
+        kinds = {p.kind for p in self.parts}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    @property
+    def has_qualitative(self) -> bool:
+        return any(p.kind == "qualitative" for p in self.parts)
+
+
+class Measure(_Model):
+    key: str  # 'I-1-ア-2'
+    number: int  # within its innermost node
+    path: tuple[str, ...]  # keys of the enclosing nodes, outermost first
+    name: str
+    department: str  # Department.key
+    indicator: str
+    years: dict[int, YearPlan]
+
+    def year(self, fiscal_year: int) -> YearPlan:
+        try:
+            return self.years[fiscal_year]
+        except KeyError:
+            raise PlanError(
+                f"施策 {self.key}「{self.name}」の{wareki_year(fiscal_year)}の目標が計画にありません。"
+                "計画の設定に目標（または指標未設定・取組完了）を追加してください。"
+            ) from None
+
+
+class Node(_Model):
+    key: str  # 'I', 'I-1', 'I-1-ア'
+    number: str  # printed: 'Ⅰ', '①', 'ア'
+    title: str
+    depth: int
+    children: tuple[Node, ...] = ()
+    measures: tuple[Measure, ...] = ()
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class OverviewSection(_Model):
+    heading: str
+    paragraphs: tuple[str, ...]
+
+
+class PreviousRates(_Model):
+    total: float | None = None
+    levels: dict[str, float] = {}  # top-level node key -> rate
+
+
+class Plan(_Model):
+    name: str
+    organisation: str
+    period: tuple[int, int]
+    overview: tuple[OverviewSection, ...] = ()
+    levels: tuple[Level, ...]
+    measure_label: str = "施策"
+    rating: RatingPolicy = RatingPolicy()
+    departments: tuple[Department, ...]
+    tree: tuple[Node, ...]
+    previous_rates: dict[int, PreviousRates] = {}
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Plan:
+        keys = [d.key for d in self.departments]
+        if len(set(keys)) != len(keys):
+            raise ValueError("department keys must be unique")
+        known = set(keys)
+        measure_keys = [m.key for m in self.measures]
+        if len(set(measure_keys)) != len(measure_keys):
+            raise ValueError("measure keys must be unique")
+        for m in self.measures:
+            if m.department not in known:
+                raise ValueError(f"measure {m.key}: unknown department {m.department!r}")
+        return self
+
+    @cached_property
+    def measures(self) -> tuple[Measure, ...]:
+        out: list[Measure] = []
+
+        def walk(node: Node) -> None:
+            out.extend(node.measures)
+            for child in node.children:
+                walk(child)
+
+        for node in self.tree:
+            walk(node)
+        return tuple(out)
+
+    @cached_property
+    def nodes(self) -> dict[str, Node]:
+        out: dict[str, Node] = {}
+
+        def walk(node: Node) -> None:
+            out[node.key] = node
+            for child in node.children:
+                walk(child)
+
+        for node in self.tree:
+            walk(node)
+        return out
+
+    @cached_property
+    def measures_by_key(self) -> dict[str, Measure]:
+        return {m.key: m for m in self.measures}
+
+    @cached_property
+    def departments_by_key(self) -> dict[str, Department]:
+        return {d.key: d for d in self.departments}
+
+    def department(self, key: str) -> Department:
+        return self.departments_by_key[key]
+
+    def measures_of(self, department: str) -> list[Measure]:
+        return [m for m in self.measures if m.department == department]
+
+    def leaf_count(self) -> int:
+        """Nodes of the innermost level (分野 in Kanagawa's plan)."""
+        return sum(1 for n in self.nodes.values() if n.depth == len(self.levels) - 1)
+
