@@ -22,7 +22,8 @@ def _pct(value: float | None) -> str:
 
 def summary_table(summary: dict) -> str:
     lines = [f"{wareki_year(summary['fiscal_year'])} 成果指標の達成状況",
-             f"{summary['fields']}分野 {summary['measures']}施策（取組完了 {summary['finished_earlier']}、"
+             f"{summary['fields']}{summary['level_labels'][-1]} {summary['measures']}{summary['measure_label']}"
+             f"（取組完了 {summary['finished_earlier']}、"
              f"取組 {summary['worked_on']}、指標未設定 {summary['no_indicator']}）", "",
              f"{'':<4}{'達成率':>8}{'施策数':>6}{'◎':>5}{'○':>5}{'△':>5}  前回"]
     for pillar in summary["pillars"]:

@@ -75,6 +75,8 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
     finished = int(status.get("finished", 0))
     return {
         "fiscal_year": year,
+        "level_labels": [level.label for level in plan.levels],
+        "measure_label": plan.measure_label,
         "fields": plan.leaf_count(),
         "measures": len(frame),
         "finished_earlier": finished,

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import PlanError, Problem, ValidationFailed
-from .plan import Measure, Plan, Rating, RATING_BY_RANK
+from .plan import Measure, Part, Plan, Rating, RatingPolicy
 from .rating import numeric_codes, suggest_qualitative, is_negative
-from .results import MeasureResult, ResultSet
+from .results import Adjustment, MeasureResult, ResultSet
 from .values import Quantity, parse_value
 from .wareki import wareki_year
 
@@ -42,41 +42,29 @@ def _numbered(values: list[str]) -> str:
 
 
 def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
-    """Every problem of the results set, and the rated rows (meaningful only without problems)."""
+    """Every problem of the results set, and the rated rows (meaningful only without problems).
+
+    One pass over the measures collects the columns and the numeric parts; numeric parts are then
+    rated together with numpy, and final ratings and the checks that depend on them are vectorised.
+    """
     year = results.fiscal_year
     policy = plan.rating
     problems: list[Problem] = []
-    by_key: dict[str, MeasureResult] = {}
-    for result in results.results:
-        if result.measure in by_key:
-            problems.append(Problem(
-                f"施策 {result.measure} の結果が重複しています。1つの施策につき1行にしてください。",
-                result.measure, "measure"))
-        elif result.measure not in plan.measures_by_key:
-            problems.append(Problem(
-                f"施策 {result.measure} は計画にありません。施策番号を確認してください。",
-                result.measure, "measure"))
-        else:
-            by_key[result.measure] = result
+    by_key = _index_results(plan, results, problems)
 
-    known_causes = {t.key for t in policy.cause_tags}
     measures = plan.measures
     n = len(measures)
-    status = [""] * n
     qual_code = np.full(n, _UNRATED, dtype=np.int8)
-    suggested: list[str] = [""] * n
+    status, targets, actuals, suggested = [""] * n, [""] * n, [""] * n, [""] * n
     num_measure: list[int] = []
     num_target: list[float] = []
     num_actual: list[float] = []
     num_lower: list[bool] = []
-    targets = [""] * n
-    actuals = [""] * n
 
     for i, measure in enumerate(measures):
-        try:
-            year_plan = measure.year(year)
-        except PlanError as exc:
-            problems.append(Problem(str(exc), measure.key, "target"))
+        year_plan = measure.years.get(year)
+        if year_plan is None:
+            problems.append(Problem(_missing_target(measure, year), measure.key, "target"))
             status[i] = "invalid"
             continue
         status[i] = year_plan.status
@@ -89,7 +77,7 @@ def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
                     measure.key, "actual"))
             continue
         parts = year_plan.parts
-        targets[i] = _numbered([p.target for p in parts])
+        targets[i] = parts[0].target if len(parts) == 1 else _numbered([p.target for p in parts])
         if result is None:
             problems.append(Problem(f"{_label(measure)}の結果がありません。実績を入力してください。",
                                     measure.key, "actual"))
@@ -99,42 +87,27 @@ def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
             problems.append(Problem(
                 f"{_label(measure)}は{owner}の施策です。自所属の施策のみ提出してください。",
                 measure.key, "department"))
-        if len(result.actual) != len(parts):
+        written_parts = result.actual
+        if len(written_parts) != len(parts):
             problems.append(Problem(
-                f"{_label(measure)}の実績は{len(parts)}項目必要ですが、{len(result.actual)}項目が入力されています。",
+                f"{_label(measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
                 measure.key, "actual"))
             continue
-        actuals[i] = _numbered(list(result.actual))
-        for p, (part, written) in enumerate(zip(parts, result.actual), 1):
-            where = f"{_label(measure)}" + (f"の({p})" if len(parts) > 1 else "")
+        actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
+        for p, (part, written) in enumerate(zip(parts, written_parts), 1):
             if not written.strip():
-                problems.append(Problem(f"{where}の実績が未入力です。", measure.key, "actual", p))
-                continue
-            if part.kind == "qualitative":
+                problems.append(Problem(f"{_where(measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
+            elif part.kind == "qualitative":
                 suggestion = suggest_qualitative(part.target, written, policy)
                 if suggestion is not None and not suggested[i]:
                     suggested[i] = suggestion.value
-                continue
-            value = parse_value(written)
-            if isinstance(value, Quantity):
-                if value.unit != part.unit:
-                    problems.append(Problem(
-                        f"{where}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
-                        f"単位「{part.unit or '(なし)'}」と異なります。目標と同じ単位で入力してください。",
-                        measure.key, "actual", p))
-                    continue
-                num_actual.append(float(value.value))
-            elif is_negative(written, policy):
-                num_actual.append(np.nan)
             else:
-                problems.append(Problem(
-                    f"{where}の実績「{written}」は数値ではありません。目標「{part.target}」と同じ単位の数値"
-                    "（把握できない場合は「未把握」）を入力してください。",
-                    measure.key, "actual", p))
-                continue
-            num_measure.append(i)
-            num_target.append(float(part.target_quantity.value))
-            num_lower.append(part.direction == "lower")
+                value = _numeric_actual(measure, part, written, p, len(parts), policy, problems)
+                if value is not None:
+                    num_measure.append(i)
+                    num_target.append(float(part.target_quantity.value))
+                    num_actual.append(value)
+                    num_lower.append(part.direction == "lower")
         if year_plan.has_qualitative:
             if result.self_rating is None or result.self_rating is Rating.NO_INDICATOR:
                 problems.append(Problem(
@@ -143,39 +116,20 @@ def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
             else:
                 qual_code[i] = result.self_rating.rank
 
-    rule = qual_code.copy()
+    rule = qual_code
     if num_measure:
         codes = numeric_codes(np.array(num_target), np.array(num_actual), np.array(num_lower),
                               policy.exceeded_ratio)
         np.minimum.at(rule, np.array(num_measure), codes)
+    rated = np.array(status, dtype=object) == "rated"
+    rule = np.where(rated & (rule != _UNRATED), rule, Rating.NO_INDICATOR.rank).astype(np.int8)
 
-    final: list[str] = []
-    for i, measure in enumerate(measures):
-        result = by_key.get(measure.key)
-        rule_rating = RATING_BY_RANK[int(rule[i])] if rule[i] != _UNRATED else Rating.NO_INDICATOR
-        rating = rule_rating
-        adjustment = result.adjustment if result is not None else None
-        if adjustment is not None and status[i] == "rated":
-            if not adjustment.justification.strip():
-                problems.append(Problem(
-                    f"{_label(measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
-                    measure.key, "adjustment"))
-            if adjustment.rating is Rating.NO_INDICATOR:
-                problems.append(Problem(f"{_label(measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
-                                        measure.key, "adjustment"))
-            rating = adjustment.rating
-        if result is not None and status[i] == "rated":
-            if rating is Rating.NOT_ACHIEVED and not result.reason.strip() and not (
-                    adjustment and adjustment.justification.strip()):
-                problems.append(Problem(
-                    f"{_label(measure)}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
-                    measure.key, "reason"))
-            if result.cause is not None and result.cause not in known_causes:
-                choices = "、".join(t.label for t in policy.cause_tags)
-                problems.append(Problem(
-                    f"{_label(measure)}の要因「{result.cause}」は選択肢にありません（{choices}）。",
-                    measure.key, "cause"))
-        final.append(rating.value if status[i] == "rated" else Rating.NO_INDICATOR.value)
+    found = [by_key.get(m.key) for m in measures]
+    adjustments = [r.adjustment if r is not None else None for r in found]
+    final = rule.copy()
+    for i in np.flatnonzero(rated & np.array([a is not None for a in adjustments], dtype=bool)):
+        final[i] = _check_adjustment(measures[i], adjustments[i], problems)
+    _check_reasons(plan, measures, found, rated, final, problems)
 
     frame = pd.DataFrame({
         "key": [m.key for m in measures],
@@ -186,36 +140,104 @@ def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
         "status": status,
         "target": targets,
         "actual": actuals,
-        "rule_rating": [RATING_BY_RANK[int(c)].value if c != _UNRATED else Rating.NO_INDICATOR.value
-                        for c in rule],
-        "rating": final,
+        "rule_rating": _RATING_SYMBOLS[rule + 1],
+        "rating": _RATING_SYMBOLS[final + 1],
         "suggested": suggested,
     })
     for depth in range(len(plan.levels)):
         frame[f"level_{depth}"] = [m.path[depth] for m in measures]
-    frame["self_rating"] = [_result_attr(by_key, m.key, "self_rating") for m in measures]
-    frame["adjustment_reason"] = [
-        (by_key[m.key].adjustment.justification if m.key in by_key and by_key[m.key].adjustment else "")
-        for m in measures]
-    frame["adjusted_by"] = [
-        (by_key[m.key].adjustment.by if m.key in by_key and by_key[m.key].adjustment else "")
-        for m in measures]
-    frame["reason"] = [_result_attr(by_key, m.key, "reason") for m in measures]
-    frame["cause"] = [_result_attr(by_key, m.key, "cause") for m in measures]
-    frame["finished_in"] = [
-        (m.years[year].finished_in if year in m.years and m.years[year].finished_in else None)
-        for m in measures]
+    frame["self_rating"] = [r.self_rating.value if r is not None and r.self_rating else "" for r in found]
+    frame["adjustment_reason"] = [a.justification if a is not None else "" for a in adjustments]
+    frame["adjusted_by"] = [a.by if a is not None else "" for a in adjustments]
+    frame["reason"] = [r.reason if r is not None else "" for r in found]
+    frame["cause"] = [(r.cause or "") if r is not None else "" for r in found]
+    frame["finished_in"] = [m.years[year].finished_in if s == "finished" else None
+                            for m, s in zip(measures, status)]
     return problems, frame
 
 
-def _result_attr(by_key: dict[str, MeasureResult], key: str, attr: str) -> str:
-    result = by_key.get(key)
-    if result is None:
-        return ""
-    value = getattr(result, attr)
-    if value is None:
-        return ""
-    return value.value if isinstance(value, Rating) else str(value)
+_RATING_SYMBOLS = np.array([Rating.NO_INDICATOR.value, Rating.NOT_ACHIEVED.value, Rating.ACHIEVED.value,
+                            Rating.EXCEEDED.value], dtype=object)  # indexed by rank + 1
+
+
+def _where(measure: Measure, part: int, parts: int) -> str:
+    return _label(measure) + (f"の({part})" if parts > 1 else "")
+
+
+def _missing_target(measure: Measure, year: int) -> str:
+    try:
+        measure.year(year)
+    except PlanError as exc:
+        return str(exc)
+    raise AssertionError("only called for a year missing from the plan")
+
+
+def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> dict[str, MeasureResult]:
+    by_key: dict[str, MeasureResult] = {}
+    for result in results.results:
+        if result.measure in by_key:
+            problems.append(Problem(
+                f"施策 {result.measure} の結果が重複しています。1つの施策につき1行にしてください。",
+                result.measure, "measure"))
+        elif result.measure not in plan.measures_by_key:
+            problems.append(Problem(
+                f"施策 {result.measure} は計画にありません。施策番号を確認してください。",
+                result.measure, "measure"))
+        else:
+            by_key[result.measure] = result
+    return by_key
+
+
+def _numeric_actual(measure: Measure, part: Part, written: str, p: int, parts: int, policy: RatingPolicy,
+                    problems: list[Problem]) -> float | None:
+    """The actual as a float (NaN for a negative word such as 未把握), or None after recording a problem."""
+    value = parse_value(written)
+    if isinstance(value, Quantity):
+        if value.unit == part.unit:
+            return float(value.value)
+        problems.append(Problem(
+            f"{_where(measure, p, parts)}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
+            f"単位「{part.unit or '(なし)'}」と異なります。目標と同じ単位で入力してください。",
+            measure.key, "actual", p))
+        return None
+    if is_negative(written, policy):
+        return float("nan")
+    problems.append(Problem(
+        f"{_where(measure, p, parts)}の実績「{written}」は数値ではありません。目標「{part.target}」と同じ単位の数値"
+        "（把握できない場合は「未把握」）を入力してください。",
+        measure.key, "actual", p))
+    return None
+
+
+def _check_adjustment(measure: Measure, adjustment: Adjustment, problems: list[Problem]) -> int:
+    if not adjustment.justification.strip():
+        problems.append(Problem(
+            f"{_label(measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
+            measure.key, "adjustment"))
+    if adjustment.rating is Rating.NO_INDICATOR:
+        problems.append(Problem(f"{_label(measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
+                                measure.key, "adjustment"))
+    return adjustment.rating.rank
+
+
+def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.ndarray,
+                   problems: list[Problem]) -> None:
+    """△ needs a reason (an adjustment's justification counts); a cause tag must be a known one."""
+    policy = plan.rating
+    known_causes = {t.key for t in policy.cause_tags}
+    for i in np.flatnonzero(rated & (final == Rating.NOT_ACHIEVED.rank)):
+        result = found[i]
+        justification = result.adjustment.justification if result.adjustment else ""
+        if not result.reason.strip() and not justification.strip():
+            problems.append(Problem(
+                f"{_label(measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
+                measures[i].key, "reason"))
+    for i, result in enumerate(found):
+        if result is not None and result.cause is not None and result.cause not in known_causes:
+            choices = "、".join(t.label for t in policy.cause_tags)
+            problems.append(Problem(
+                f"{_label(measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
+                measures[i].key, "cause"))
 
 
 def assess(plan: Plan, results: ResultSet) -> Assessment:

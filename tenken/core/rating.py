@@ -24,7 +24,7 @@ def numeric_codes(target: np.ndarray, actual: np.ndarray, lower: np.ndarray, thr
     target = np.asarray(target, dtype=float)
     actual = np.asarray(actual, dtype=float)
     lower = np.asarray(lower, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         met = np.where(lower, actual <= target, actual >= target)
         ratio_up = np.where(target > 0, actual / target, 0.0)
         ratio_down = np.where(actual > 0, target / actual, np.where(target > 0, np.inf, 0.0))

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 _NOTE_MARKS = ("(※)", "※")
-_QUALIFIERS = ("以上", "以下", "超", "未満")
 _NUMBER = re.compile(
     r"^(?P<approx>約)?\s*(?P<sign>[+\-−])?\s*"
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"\s*(?P<unit>.*?)\s*(?P<qualifier>以上|以下|超|未満)?$"
 )
+_DIGIT = re.compile(r"\d")
+# Characters that NFKC or the note mark would change: full- and half-width forms, U+2212 minus, ※.
+_NEEDS_NORMALIZING = re.compile("[\u3000\u2212\uff01-\uffef※]")
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
     """A number with its unit, as printed in a plan or a result."""
 
     value: Decimal
@@ -31,8 +32,6 @@ class Quantity:
     qualifier: str = ""  # 以上, 以下 …
     note: bool = False  # (※): an explanatory note follows in the reasons column
 
-    def __float__(self) -> float:
-        return float(self.value)
 
 
 def normalize(text: str) -> str:
@@ -50,21 +49,20 @@ def strip_note(text: str) -> tuple[str, bool]:
 
 def parse_value(text: str) -> Quantity | str:
     """Parse a written value into a Quantity, or return the normalised text if it is not one."""
-    body, note = strip_note(normalize(text))
+    # Most values need neither NFKC nor note handling; checking first halves the cost on large plans.
+    if _NEEDS_NORMALIZING.search(text):
+        body, note = strip_note(normalize(text))
+    else:
+        body, note = text.strip(), False
     match = _NUMBER.match(body)
-    if not match:
-        return body if not note else f"{body}(※)"
-    unit = match["unit"]
-    if re.search(r"\d", unit):
+    if not match or _DIGIT.search(match["unit"]):
         # '3システム中2システム' is prose, not a quantity with unit 'システム中2システム'
-        return body if not note else f"{body}(※)"
+        return f"{body}(※)" if note else body
     sign = match["sign"]
     value = Decimal(match["number"].replace(",", ""))
-    if sign == "-":
-        value = -value
     return Quantity(
-        value=value,
-        unit=unit,
+        value=-value if sign == "-" else value,
+        unit=match["unit"],
         signed=sign is not None,
         approx=match["approx"] is not None,
         qualifier=match["qualifier"] or "",
