@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tenken.core.cycle import CycleSettings
 from tenken.core.errors import DomainError
 from tenken.core.numbering import key_part, label
 from tenken.core.plan import Level, Measure, Node, Plan, YearPlan
@@ -129,3 +130,14 @@ def load_results(config_dir: Path, fiscal_year: int) -> ResultSet:
     if results.fiscal_year != fiscal_year:
         raise ConfigError(f"{path} は{results.fiscal_year}年度の結果です（{fiscal_year}年度を指定）")
     return results
+
+
+def load_cycle_settings(config_dir: Path = DEFAULT_CONFIG) -> CycleSettings:
+    """cycle.yaml: deadline, reminder policy, reviewers, publication target (defaults if absent)."""
+    path = Path(config_dir) / "cycle.yaml"
+    if not path.exists():
+        return CycleSettings()
+    try:
+        return CycleSettings.model_validate(_read_yaml(path) or {})
+    except ValidationError as exc:
+        raise ConfigError(f"設定ファイル {path} に誤りがあります:\n{exc}") from None
