@@ -1,0 +1,102 @@
+"""Publish a year's report to the website target: a local folder by default, any fsspec URL by config.
+
+Layout of the target:
+    index.html            every published year, newest first
+    <year>/<files>        the PDF, HTML and open data of that year, as written by the report
+    <year>/SHA256SUMS     checksums of those files (`sha256sum -c SHA256SUMS` verifies them)
+    <year>/meta.json      what the index shows for the year
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import fsspec
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tenken.config import PROJECT_ROOT
+from tenken.core.wareki import wareki_year
+
+SITE_TEMPLATES = PROJECT_ROOT / "templates" / "site"
+_KIND_LABELS = {"pdf": "報告書（PDF）", "html": "報告書（HTML）", "csv": "別紙 オープンデータ（CSV）",
+                "json": "別紙 オープンデータ（JSON）", "dictionary": "項目定義"}
+
+
+@dataclass(frozen=True)
+class Published:
+    target: str  # the year folder's URL or path
+    files: dict[str, str]  # kind -> URL or path of the published file
+    checksums: dict[str, str]  # file name -> sha256
+    index: str
+
+
+def _filesystem(target: str):
+    """An fsspec filesystem and root path; a bare relative path is a folder of the project."""
+    if "://" not in target and not Path(target).is_absolute():
+        target = str(PROJECT_ROOT / target)
+    return fsspec.core.url_to_fs(target)
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def publish(files: dict[str, Path], *, fiscal_year: int, plan_name: str, organisation: str,
+            target: str, published_on: datetime | None = None) -> Published:
+    """Copy the files of a year to the target with checksums, then rewrite the index."""
+    fs, root = _filesystem(target)
+    year_dir = _join(root, str(fiscal_year))
+    fs.makedirs(year_dir, exist_ok=True)
+    checksums: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for kind, path in files.items():
+        path = Path(path)
+        checksums[path.name] = sha256_of(path)
+        fs.put_file(str(path), _join(year_dir, path.name))
+        urls[kind] = _join(year_dir, path.name)
+    sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(checksums.items()))
+    fs.pipe_file(_join(year_dir, "SHA256SUMS"), sums.encode("utf-8"))
+    meta = {
+        "fiscal_year": fiscal_year,
+        "title": f"{plan_name} {wareki_year(fiscal_year)}点検報告書",
+        "organisation": organisation,
+        "published": (published_on or datetime.now().astimezone()).isoformat(timespec="seconds"),
+        "files": [{"kind": kind, "name": Path(path).name, "sha256": checksums[Path(path).name]}
+                  for kind, path in files.items()],
+    }
+    fs.pipe_file(_join(year_dir, "meta.json"), json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
+    index = write_index(fs, root, organisation)
+    return Published(target=year_dir, files=urls, checksums=checksums, index=index)
+
+
+def write_index(fs, root: str, organisation: str) -> str:
+    """index.html listing every year folder that has a meta.json, newest first."""
+    years = []
+    for entry in fs.ls(root, detail=False):
+        name = entry.rstrip("/").rsplit("/", 1)[-1]
+        meta_path = _join(root, name, "meta.json")
+        if name.isdigit() and fs.exists(meta_path):
+            meta = json.loads(fs.cat_file(meta_path).decode("utf-8"))
+            meta["year_label"] = wareki_year(meta["fiscal_year"])
+            for item in meta["files"]:
+                item["label"] = _KIND_LABELS.get(item["kind"], item["name"])
+                item["href"] = f"{name}/{item['name']}"
+            years.append(meta)
+    years.sort(key=lambda m: m["fiscal_year"], reverse=True)
+    environment = Environment(loader=FileSystemLoader(SITE_TEMPLATES), autoescape=select_autoescape(default=True))
+    html = environment.get_template("index.html.j2").render(years=years, organisation=organisation)
+    index = _join(root, "index.html")
+    fs.pipe_file(index, html.encode("utf-8"))
+    return index
