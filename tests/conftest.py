@@ -27,3 +27,14 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
     """Run the installed `tenken` command as a person would."""
     return subprocess.run([str(TENKEN), *args], capture_output=True, text=True, cwd=cwd or ROOT,
                           env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One temporary Prefect server for the whole session (it takes ~10 s to start)."""
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path_factory.mktemp("prefect-results")}):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield

@@ -34,14 +34,3 @@ def slack():
 def notifier(slack):
     """Retry intervals of zero keep fault tests fast; Retry-After still comes from the stand-in."""
     return SlackNotifier(slack.token, base_url=slack.base_url, retry_interval=FixedValueRetryIntervalCalculator(0))
-
-
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    """One temporary Prefect server for the session (it takes ~10 s to start); results stay in a temp dir."""
-    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path_factory.mktemp("prefect-results")}):
-        with prefect_test_harness(server_startup_timeout=60):
-            yield
