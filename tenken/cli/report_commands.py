@@ -1,0 +1,31 @@
+"""`tenken report`: the inspection report of a fiscal year as PDF, HTML and open data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenken.cli.app import ConfigOption, YearOption, app, domain_errors, write_stdout
+from tenken.core.aggregate import summarize
+from tenken.services import assess_cycle
+
+
+@app.command()
+@domain_errors
+def report(
+    year: YearOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into (created if missing).",
+                                      file_okay=False, dir_okay=True)],
+    config: ConfigOption = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Review copy: every page carries the watermark 案.")] = False,
+) -> None:
+    """Write the report PDF and HTML page, and the annex as CSV and JSON with a column dictionary."""
+    # Imported here: WeasyPrint takes half a second to import, which every other command would pay.
+    from tenken.report import write_report
+
+    assessment = assess_cycle(year, config)
+    paths = write_report(assessment, summarize(assessment), out, draft=draft)
+    for path in paths.values():
+        write_stdout(str(path))

@@ -1,0 +1,36 @@
+"""The inspection report (点検報告書): PDF and HTML from Jinja2 templates, the annex as open data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tenken.core.assessment import Assessment
+from tenken.report.context import build_context
+from tenken.report.opendata import annex_csv, annex_json, column_dictionary
+from tenken.report.render import render_html, render_pdf
+
+
+def write_report(assessment: Assessment, summary: dict, out_dir: Path, draft: bool) -> dict[str, Path]:
+    """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = build_context(assessment, summary, draft=draft)
+    html = render_html(context)
+    year = assessment.fiscal_year
+    suffix = "-draft" if draft else ""
+    paths = {
+        "pdf": out_dir / f"report-{year}{suffix}.pdf",
+        "html": out_dir / f"report-{year}{suffix}.html",
+        "csv": out_dir / f"annex-{year}.csv",
+        "json": out_dir / f"annex-{year}.json",
+        "columns": out_dir / f"annex-{year}-columns.csv",
+    }
+    paths["pdf"].write_bytes(render_pdf(html))
+    paths["html"].write_text(html, encoding="utf-8")
+    paths["csv"].write_text(annex_csv(assessment), encoding="utf-8", newline="")
+    paths["json"].write_text(annex_json(assessment, context["annex"]["title"]), encoding="utf-8")
+    paths["columns"].write_text(column_dictionary(assessment), encoding="utf-8", newline="")
+    return paths
+
+
+__all__ = ["write_report"]
