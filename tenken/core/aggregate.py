@@ -82,6 +82,7 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
         "finished_earlier": finished,
         "worked_on": len(frame) - finished,
         "no_indicator": int(status.get("no_indicator", 0)),
+        "missing": int(status.get("missing", 0)),  # not submitted yet (drafts only)
         **total,
         "previous_rate": previous.total if previous else None,
         "not_achieved_by_cause": {str(k): int(v) for k, v in by_cause.items()},

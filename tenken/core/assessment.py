@@ -41,8 +41,11 @@ def _numbered(values: list[str]) -> str:
     return " ".join(f"({i}){v}" for i, v in enumerate(values, 1))
 
 
-def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
+def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[list[Problem], pd.DataFrame]:
     """Every problem of the results set, and the rated rows (meaningful only without problems).
+
+    With `allow_missing`, a measure nobody has submitted yet is not a problem: its status is
+    "missing" and it stays outside the rates (a draft compiled while departments are late).
 
     One pass over the measures collects the columns and the numeric parts; numeric parts are then
     rated together with numpy, and final ratings and the checks that depend on them are vectorised.
@@ -79,8 +82,11 @@ def check(plan: Plan, results: ResultSet) -> tuple[list[Problem], pd.DataFrame]:
         parts = year_plan.parts
         targets[i] = parts[0].target if len(parts) == 1 else _numbered([p.target for p in parts])
         if result is None:
-            problems.append(Problem(f"{_label(measure)}の結果がありません。実績を入力してください。",
-                                    measure.key, "actual"))
+            if allow_missing:
+                status[i] = "missing"
+            else:
+                problems.append(Problem(f"{_label(measure)}の結果がありません。実績を入力してください。",
+                                        measure.key, "actual"))
             continue
         if result.department is not None and result.department != measure.department:
             owner = plan.department(measure.department).name
@@ -240,9 +246,9 @@ def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.nda
                 measures[i].key, "cause"))
 
 
-def assess(plan: Plan, results: ResultSet) -> Assessment:
+def assess(plan: Plan, results: ResultSet, allow_missing: bool = False) -> Assessment:
     """Rate a fiscal year; raise ValidationFailed listing every problem if any."""
-    problems, frame = check(plan, results)
+    problems, frame = check(plan, results, allow_missing)
     if problems:
         raise ValidationFailed(problems)
     return Assessment(plan=plan, fiscal_year=results.fiscal_year, results=results, measures=frame)

@@ -35,7 +35,7 @@ def stages(deadline: date, policy: ReminderPolicy) -> list[Stage]:
     out = [Stage(f"before_{d}", deadline - timedelta(days=d), 0, False)
            for d in sorted(set(policy.days_before), reverse=True) if d > 0]
     if policy.on_the_day:
-        out.append(Stage("due", deadline, 0, False))
+        out.append(Stage("due_today", deadline, 0, False))
     for n in range(1, policy.overdue_max + 1):
         out.append(Stage(f"overdue_{n}", deadline + timedelta(days=n * policy.overdue_every), n,
                          n >= policy.escalate_from))

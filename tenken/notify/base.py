@@ -74,6 +74,9 @@ class Notifier(Protocol):
 
     def post(self, target: str, text: str, *, key: str, kind: str = "message") -> Receipt: ...
 
+    def find(self, target: str, key: str) -> Receipt | None:
+        """A message already sent to target with this key (to resolve a send whose record was lost)."""
+
     def upload(
         self,
         target: str,

@@ -47,6 +47,13 @@ class OutboxNotifier:
             raise NotificationError(f"添付ファイルがありません: {path}", target=target)
         return self._write(target, kind, key, initial_comment or "", attachment=path, title=title or path.name)
 
+    def find(self, target: str, key: str) -> Receipt | None:
+        """The record sent to `target` with this key, if the outbox has it."""
+        for record in read_outbox(self.directory.parent):
+            if record["key"] == key and record["target"] == target:
+                return Receipt(key=key, target=target, channel=target, ts=record["time"], via="outbox")
+        return None
+
     def _write(self, target: str, kind: str, key: str, text: str, *, attachment: Path | None,
                title: str | None = None) -> Receipt:
         parse_target(target)

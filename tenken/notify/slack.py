@@ -112,6 +112,23 @@ class SlackNotifier:
         ))
         return Receipt(key=key, target=target, channel=channel, ts=None, file_id=response["file"]["id"])
 
+    def find(self, target: str, key: str, *, scan: int = 1000) -> Receipt | None:
+        """The message sent to `target` with this idempotency key, if Slack has it (recent history).
+
+        Used after a crash between sending and recording: the key travels in the message metadata.
+        """
+        channel = self.channel_for(target)
+        seen = 0
+        for message in self._pages("conversations.history", "messages", target, self.client.conversations_history,
+                                   channel=channel, include_all_metadata=True, limit=200):
+            payload = ((message.get("metadata") or {}).get("event_payload") or {})
+            if payload.get("key") == key:
+                return Receipt(key=key, target=target, channel=channel, ts=message.get("ts"))
+            seen += 1
+            if seen >= scan:
+                return None
+        return None
+
     def channel_for(self, target: str) -> str:
         """The conversation ID a target posts into (a user's target is the bot's DM with them)."""
         parsed = parse_target(target)

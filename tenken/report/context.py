@@ -215,8 +215,10 @@ def _measure_row(plan: Plan, fiscal_year: int, row, result: MeasureResult | None
         "indicator": indicator,
         "status": status,
         "finished": finished,
-        "target": _display_parts([p.target for p in parts]) if status == "rated" else [Rating.NO_INDICATOR.value],
-        "actual": _display_parts(list(result.actual)) if status == "rated" and result else [Rating.NO_INDICATOR.value],
+        "target": (_display_parts([p.target for p in parts]) if status in ("rated", "missing")
+                   else [Rating.NO_INDICATOR.value]),
+        "actual": (_display_parts(list(result.actual)) if status == "rated" and result
+                   else ["未提出"] if status == "missing" else [Rating.NO_INDICATOR.value]),
         "rating": row.rating,
         "notes": notes,
     }

@@ -295,6 +295,19 @@ class SlackStandIn:
         return {"ok": True, "channel": channel_id, "ts": message.ts,
                 "message": {"type": "message", "text": message.text, "ts": message.ts, "metadata": metadata}}
 
+    def _api_conversations_history(self, params: dict) -> dict:
+        """Newest first, like Slack; metadata only with include_all_metadata."""
+        channel_id = str(params.get("channel") or "")
+        if channel_id not in self._channels:
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        items = [{"type": "message", "ts": m.ts, "text": m.text,
+                  **({"metadata": m.metadata} if with_metadata and m.metadata else {})}
+                 for m in reversed(self._messages) if m.channel == channel_id]
+        page = self._page(items, params, "messages")
+        page["has_more"] = bool(page["response_metadata"]["next_cursor"])
+        return page
+
     def _api_conversations_open(self, params: dict) -> dict:
         users = [u for u in str(params.get("users") or "").split(",") if u]
         if len(users) != 1 or users[0] not in self._users:

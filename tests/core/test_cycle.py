@@ -10,7 +10,7 @@ POLICY = ReminderPolicy()
 
 def test_the_default_policy_reminds_before_on_and_after_the_deadline():
     names = [s.name for s in stages(DEADLINE, POLICY)][:6]
-    assert names == ["before_7", "before_1", "due", "overdue_1", "overdue_2", "overdue_3"]
+    assert names == ["before_7", "before_1", "due_today", "overdue_1", "overdue_2", "overdue_3"]
     assert stages(DEADLINE, POLICY)[3].on == date(2021, 6, 3)
 
 
@@ -24,7 +24,7 @@ def test_nothing_is_due_before_the_first_stage():
 
 
 def test_a_stage_already_sent_is_not_due_again():
-    assert due_stage(DEADLINE, DEADLINE, POLICY, {"due"}) is None
+    assert due_stage(DEADLINE, DEADLINE, POLICY, {"due_today"}) is None
 
 
 def test_missed_days_send_only_the_latest_stage():

@@ -139,3 +139,14 @@ def test_the_cli_names_a_year_missing_from_the_plan_without_a_traceback():
     completed = run_cli("summary", "--year", "2031")
     assert completed.returncode == 2
     assert "設定ファイルがありません" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_a_draft_may_be_compiled_with_measures_still_missing():
+    assessment = assess(PLAN, results(*complete(**{"I-1-ア-1": None})), allow_missing=True)
+    frame = assessment.measures.set_index("key")
+    assert frame.loc["I-1-ア-1", "status"] == "missing"
+    assert frame.loc["I-1-ア-1", "rating"] == "—"
+    from tenken.core.aggregate import summarize
+
+    summary = summarize(assessment)
+    assert (summary["missing"], summary["rated"]) == (1, 2)

@@ -88,3 +88,13 @@ def test_the_same_environment_gives_the_same_slack_notifier_so_lookups_are_cache
 
     assert notifier_from_env() is notifier_from_env()
     assert len(slack.requests("conversations.list")) == 1
+
+
+def test_the_outbox_finds_a_record_by_target_and_key(tmp_path):
+    from tenken.notify.outbox import OutboxNotifier
+
+    outbox = OutboxNotifier(tmp_path)
+    outbox.post("#tenken-review", "本文", key="k-1")
+    assert outbox.find("#tenken-review", "k-1").key == "k-1"
+    assert outbox.find("#tenken-review", "k-2") is None
+    assert outbox.find("#other", "k-1") is None

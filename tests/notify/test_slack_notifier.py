@@ -161,3 +161,11 @@ def test_a_rejected_token_fails_the_check_with_slacks_reason(slack):
 
 def test_the_check_names_the_workspace_and_the_api_it_talks_to(slack, notifier):
     assert slack.base_url in notifier.check()
+
+
+def test_a_sent_message_is_found_again_by_its_key(notifier, slack):
+    notifier.post(f"#{TOURISM}", "一通目", key="2020/tourism/before_7")
+    notifier.post(f"#{TOURISM}", "二通目", key="2020/tourism/before_1")
+    found = notifier.find(f"#{TOURISM}", "2020/tourism/before_7")
+    assert found is not None and found.ts == slack.messages[0].ts
+    assert notifier.find(f"#{TOURISM}", "2020/tourism/due") is None

@@ -1,0 +1,37 @@
+"""`tenken demo`: the FY2020 cycle end to end on the bundled example."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tenken.cli.app import app, domain_errors
+
+
+@app.command()
+@domain_errors
+def demo(
+    approve: Annotated[bool, typer.Option("--approve", help="A demo reviewer approves through the Prefect API.")]
+    = False,
+) -> None:
+    """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
+
+    Without --approve the run waits at the review: open the printed Prefect UI link and press Resume.
+    """
+    os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
+    from tenken.demo import published_path, run_demo
+
+    def paused(flow_run) -> None:
+        from prefect.settings import PREFECT_UI_URL
+
+        ui = PREFECT_UI_URL.value() or ""
+        typer.echo(f"\n確認待ち: {ui}/runs/flow-run/{flow_run.id}" if ui else f"\n確認待ち: flow run {flow_run.id}")
+        if not approve:
+            typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。")
+
+    result = run_demo(approve, on_paused=paused)
+    typer.echo(f"\n公表しました: {published_path(result)}")
+    for kind, path in result["published"]["files"].items():
+        typer.echo(f"  {kind}: {path}")

@@ -1,0 +1,80 @@
+"""Send each outbound message of a cycle at most once, with the ledger as the record.
+
+Before sending, the run claims the item in the ledger (a unique row per request, per
+(department, stage) reminder, per notice). A run that finds the item already sent does nothing.
+A run that finds a claim with no "sent" mark knows an earlier run stopped between sending and
+recording: it asks the channel for each message by its idempotency key and sends only what is
+not there. Deployments run one flow run per cycle at a time (concurrency limit 1), so a claim
+without a mark is never another run still sending.
+
+Limit: Slack file uploads carry no metadata, so after a crash in exactly that window a request's
+workbook may be uploaded twice; its message is never duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenken.ledger import Ledger, OutboundRecord
+from tenken.notify import Notifier, Receipt
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    target: str
+    text: str
+    key: str
+    kind: str
+    attachment: Path | None = None
+    title: str | None = None
+
+
+class Dispatcher:
+    def __init__(self, ledger: Ledger, notifier: Notifier, fiscal_year: int):
+        self.ledger = ledger
+        self.notifier = notifier
+        self.fiscal_year = fiscal_year
+
+    def request(self, department: str, messages: Sequence[Outgoing], file_sha256: str | None = None) -> bool:
+        year = self.fiscal_year
+        return self._deliver(
+            lambda: self.ledger.claim_request(year, department, messages[0].target, file_sha256),
+            lambda: [r for r in self.ledger.requests(year) if r.department == department],
+            lambda ref: self.ledger.mark_request_sent(year, department, ref),
+            messages)
+
+    def reminder(self, department: str, stage: str, escalated: bool, messages: Sequence[Outgoing]) -> bool:
+        year = self.fiscal_year
+        return self._deliver(
+            lambda: self.ledger.claim_reminder(year, department, stage, messages[0].target, escalated),
+            lambda: [r for r in self.ledger.reminders(year) if r.department == department and r.stage == stage],
+            lambda ref: self.ledger.mark_reminder_sent(year, department, stage, ref),
+            messages)
+
+    def notice(self, kind: str, key: str, messages: Sequence[Outgoing]) -> bool:
+        year = self.fiscal_year
+        return self._deliver(
+            lambda: self.ledger.claim_notice(year, kind, key, messages[0].target),
+            lambda: [r for r in self.ledger.notices(year) if r.stage == f"{kind}:{key}"],
+            lambda ref: self.ledger.mark_notice_sent(year, kind, key, ref),
+            messages)
+
+    def _deliver(self, claim: Callable[[], bool], records: Callable[[], list[OutboundRecord]],
+                 mark: Callable[[str | None], None], messages: Sequence[Outgoing]) -> bool:
+        """True when this call sent (or completed) the item; False when it had been sent before."""
+        if claim():
+            receipts = [self._send(m) for m in messages]
+        elif any(r.status == "sent" for r in records()):
+            return False
+        else:
+            receipts = [self.notifier.find(m.target, m.key) or self._send(m) for m in messages]
+        mark(receipts[0].ts or receipts[0].file_id)
+        return True
+
+    def _send(self, message: Outgoing) -> Receipt:
+        if message.attachment is not None:
+            return self.notifier.upload(message.target, message.attachment, key=message.key, title=message.title,
+                                        initial_comment=message.text, kind=message.kind)
+        return self.notifier.post(message.target, message.text, key=message.key, kind=message.kind)
