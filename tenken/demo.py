@@ -53,12 +53,12 @@ def scenario(run: CycleRun) -> dict[str, list[str]]:
     return arrivals
 
 
-def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None) -> dict:
+def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, config_dir: str | None = None) -> dict:
     """Run the whole cycle; with `approve`, a demo reviewer approves through the Prefect API."""
     from flows.annual_inspection import annual_inspection
     from tenken.review_client import answer_review, wait_for_paused_review
 
-    run = CycleRun(fiscal_year=FISCAL_YEAR)
+    run = CycleRun(fiscal_year=FISCAL_YEAR, config_dir=config_dir)
     arrivals = scenario(run)
 
     def reviewer_thread() -> None:
@@ -70,7 +70,7 @@ def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None) -
 
     watcher = threading.Thread(target=reviewer_thread, daemon=True)
     watcher.start()
-    result = annual_inspection(FISCAL_YEAR, COLLECTION_DAYS, arrivals)
+    result = annual_inspection(FISCAL_YEAR, COLLECTION_DAYS, arrivals, config_dir)
     watcher.join(timeout=5)
     return result
 

@@ -131,9 +131,12 @@ def send_reminders(run: CycleRun, today: date) -> list[dict]:
     sent = []
     with run.ledger() as ledger:
         dispatcher = _dispatcher(run, ledger)
+        # Only stages recorded as sent count: a stage claimed by a run that crashed is due again,
+        # and the dispatcher finds out whether its message went out before sending anything.
         already: dict[str, set[str]] = {}
         for record in ledger.reminders(year):
-            already.setdefault(record.department, set()).add(record.stage)
+            if record.status == "sent":
+                already.setdefault(record.department, set()).add(record.stage)
         for key in missing_departments(run, ledger):
             stage = due_stage(run.deadline, today, settings.reminders, already.get(key, set()))
             if stage is None:

@@ -1,0 +1,59 @@
+"""Fixtures for flow tests: a copy of a plan's config publishing into a temp folder, a Slack stand-in
+that knows every channel and user the plan names, and the environment pointing tenken at both."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+import tenken.notify
+from tenken.config import load_cycle_settings, load_plan
+from tenken.testing.slack_standin import SlackStandIn
+from tests.conftest import ROOT
+
+
+def config_copy(source: Path, tmp_path: Path, **cycle) -> Path:
+    config = tmp_path / "config"
+    shutil.copytree(source, config)
+    settings = yaml.safe_load((config / "cycle.yaml").read_text(encoding="utf-8")) if (config / "cycle.yaml").exists() else {}
+    settings.update({"publish_target": str(tmp_path / "site"), **cycle})
+    (config / "cycle.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    return config
+
+
+def standin_for(config: Path) -> SlackStandIn:
+    plan, settings = load_plan(config), load_cycle_settings(config)
+    channels, users = set(), {}
+    targets = [d.slack for d in plan.departments]
+    targets += [d.escalation.slack for d in plan.departments if d.escalation]
+    targets += [r.slack for r in settings.review.reviewers] + [settings.review.channel, settings.announce_channel]
+    for target in filter(None, targets):
+        if target.startswith("#"):
+            channels.add(target[1:])
+        elif target.startswith("@"):
+            users[target[1:]] = {"name": target[1:], "email": f"{target[1:]}@example.jp", "display_name": target[1:]}
+    return SlackStandIn(channels=sorted(channels), users=list(users.values()))
+
+
+@pytest.fixture
+def environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TENKEN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TENKEN_REVIEW_POLL_SECONDS", "1")
+    monkeypatch.delenv("TENKEN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TENKEN_SLACK_SECRET_BLOCK", "")
+    tenken.notify._slack_notifier.cache_clear()
+    yield tmp_path
+    tenken.notify._slack_notifier.cache_clear()
+
+
+def point_at(monkeypatch, slack: SlackStandIn) -> None:
+    for name, value in slack.env.items():
+        monkeypatch.setenv(name, value)
+    tenken.notify._slack_notifier.cache_clear()
+
+
+KANAGAWA = ROOT / "config" / "kanagawa"
+CITY = ROOT / "tests" / "fixtures" / "city_plan"
+FAST_RETRIES = FixedValueRetryIntervalCalculator(0)

@@ -1,0 +1,107 @@
+"""The FY2020 cycle end to end on a real Prefect server, with slack-sdk talking to the Slack stand-in.
+
+Departments are played by tenken.demo: two are late, one sends a bad file and then a corrected one.
+The reviewer first requests changes, then approves, through the same API the UI's Resume uses.
+"""
+
+import subprocess
+import threading
+from collections import Counter
+
+import pytest
+
+from tenken.ledger import Ledger
+from tenken.review_client import answer_review, wait_for_paused_review
+from tests.flows.conftest import KANAGAWA, config_copy, point_at, standin_for
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture(scope="module")
+def cycle(prefect_server, tmp_path_factory):
+    """Run the demo cycle once for every assertion in this module."""
+    tmp_path = tmp_path_factory.mktemp("cycle")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("TENKEN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TENKEN_REVIEW_POLL_SECONDS", "1")
+    monkeypatch.setenv("TENKEN_SLACK_SECRET_BLOCK", "")
+    monkeypatch.delenv("TENKEN_DATABASE_URL", raising=False)
+    config = config_copy(KANAGAWA, tmp_path)
+    decisions = []
+    with standin_for(config) as slack:
+        point_at(monkeypatch, slack)
+
+        def reviewers():
+            first = wait_for_paused_review(timeout=300, pause_key="review-2020-round-1")
+            answer_review(first.id, "request_changes", "審査 一郎", "別紙の理由欄を確認してください。<!channel>")
+            decisions.append(first.state.state_details.pause_key)
+            second = wait_for_paused_review(timeout=300, pause_key="review-2020-round-2")
+            answer_review(second.id, "approve", "審査 花子", "承認します。")
+            decisions.append(second.state.state_details.pause_key)
+
+        from tenken.demo import run_demo
+
+        thread = threading.Thread(target=reviewers, daemon=True)
+        thread.start()
+        result = run_demo(approve=False, config_dir=str(config))
+        thread.join(timeout=30)
+        yield {"slack": slack, "result": result, "tmp": tmp_path, "decisions": decisions}
+    monkeypatch.undo()
+
+
+def texts(slack, target):
+    return [m.text for m in slack.messages_to(target)]
+
+
+def test_every_department_gets_its_request_with_the_workbook_attached(cycle):
+    slack = cycle["slack"]
+    uploads = [f for f in slack.files.values() if f.title and f.title.endswith("点検調書")]
+    assert len(uploads) == 34 and len({f.filename for f in uploads}) == 34
+    assert all(f.content.startswith(b"PK") for f in uploads)
+    marked = [f for f in slack.files.values() if f.title == "確認結果"]
+    assert len(marked) == 1, "the refused workbook goes back with its problems marked"
+    assert len(slack.requests("files.completeUploadExternal")) == 35
+
+
+def test_reminders_go_to_exactly_the_late_departments_at_the_right_stages(cycle):
+    reminders = [m for m in cycle["slack"].messages if m.metadata and m.metadata["event_payload"]["kind"] == "reminder"]
+    keys = Counter(m.key.split("/", 2)[2] for m in reminders)
+    assert set(keys) == {
+        "tourism/before_7", "tourism/before_1", "tourism/due_today", "tourism/overdue_1",
+        "history-museum/before_7", "history-museum/before_1", "history-museum/due_today",
+        "history-museum/overdue_1", "history-museum/overdue_2", "history-museum/overdue_2/escalation"}
+    assert set(keys.values()) == {1}, "no reminder twice"
+
+
+def test_the_second_overdue_reminder_is_escalated_to_the_head(cycle):
+    escalation = texts(cycle["slack"], "@history-museum-head")
+    assert len(escalation) == 1 and "歴史博物館長" in escalation[0] and "2回目" in escalation[0]
+
+
+def test_the_bad_file_is_answered_cell_by_cell_and_the_corrected_one_accepted(cycle):
+    answers = texts(cycle["slack"], "#tenken-elderly-welfare")
+    rejection = next(t for t in answers if "単位" in t)
+    assert "8件" in rejection
+    assert any("受け付けました" in t or "受領" in t for t in answers)
+
+
+def test_reviewers_are_notified_and_a_request_for_changes_opens_another_round(cycle):
+    review = texts(cycle["slack"], "#tenken-review")
+    assert sum("第1回" in t or "（1回目）" in t or "round 1" in t.lower() for t in review) >= 1
+    assert any("&lt;!channel&gt;" in t for t in review), "reviewer text reaches Slack escaped"
+    assert cycle["decisions"] == ["review-2020-round-1", "review-2020-round-2"]
+    with Ledger.open(f"sqlite:///{cycle['tmp'] / 'var' / 'tenken.db'}") as ledger:
+        decisions = [(d.round, d.decision, d.reviewer) for d in ledger.review_decisions(2020)]
+    assert decisions == [(1, "request_changes", "審査 一郎"), (2, "approve", "審査 花子")]
+
+
+def test_the_publication_is_announced_and_the_files_verify(cycle):
+    announce = texts(cycle["slack"], "#tenken-announce")
+    assert len(announce) == 1 and "report-2020.pdf" in announce[0]
+    year_dir = cycle["tmp"] / "site" / "2020"
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=year_dir, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "report-2020.pdf: OK" in check.stdout
+    text = subprocess.run(["pdftotext", str(year_dir / "report-2020.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "69.8%" in text and "案" not in text.split("目")[0]
+    assert (cycle["tmp"] / "site" / "index.html").exists()
