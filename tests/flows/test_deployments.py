@@ -1,0 +1,57 @@
+"""deployments.yaml: every entrypoint resolves to a flow, and every flow meant to run deployed has one."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect import Flow
+from prefect.client.schemas.schedules import CronSchedule
+
+from tests.conftest import ROOT
+
+DEPLOYMENTS = yaml.safe_load((ROOT / "deployments.yaml").read_text(encoding="utf-8"))["deployments"]
+NOT_DEPLOYED = {"annual-inspection"}  # the whole cycle in one process: for the demo and tests
+
+
+def load(entrypoint: str) -> object:
+    path, name = entrypoint.split(":")
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def flows_in_repository() -> dict[str, Flow]:
+    found = {}
+    for path in sorted((ROOT / "flows").glob("*.py")):
+        module = importlib.import_module(f"flows.{path.stem}")
+        found.update({obj.name: obj for obj in vars(module).values() if isinstance(obj, Flow)})
+    return found
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_every_entrypoint_resolves_to_a_flow(deployment):
+    assert isinstance(load(deployment["entrypoint"]), Flow)
+
+
+def test_every_flow_meant_to_be_deployed_has_a_deployment():
+    deployed = {load(d["entrypoint"]).name for d in DEPLOYMENTS}
+    assert set(flows_in_repository()) - NOT_DEPLOYED == deployed
+
+
+@pytest.mark.parametrize("deployment", [d for d in DEPLOYMENTS if d.get("schedules")], ids=lambda d: d["name"])
+def test_schedules_are_valid_crons_in_tokyo_time(deployment):
+    for schedule in deployment["schedules"]:
+        assert schedule["timezone"] == "Asia/Tokyo"
+        CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
+
+
+def test_the_yearly_deployment_opens_the_cycle_in_april():
+    yearly = next(d for d in DEPLOYMENTS if d["entrypoint"].endswith(":open_cycle"))
+    assert yearly["schedules"][0]["cron"].split()[3] == "4"
+
+
+def test_deployed_flows_take_no_required_parameters_so_schedules_can_start_them():
+    for deployment in DEPLOYMENTS:
+        assert not load(deployment["entrypoint"]).parameters.required, deployment["name"]
