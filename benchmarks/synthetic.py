@@ -11,11 +11,12 @@ from tenken.core.results import MeasureResult, ResultSet
 YEAR = 2020
 
 
-def synthetic(measures: int, departments: int, seed: int = 1) -> tuple[Plan, ResultSet]:
+def synthetic_config(measures: int, departments: int, seed: int = 1) -> tuple[dict, list[dict]]:
+    """plan.yaml and departments.yaml contents of a synthetic plan."""
     rng = random.Random(seed)
     depts = [{"key": f"dept-{d:05d}", "name": f"部署{d:05d}", "slack": f"#dept-{d:05d}"} for d in range(departments)]
     per_field = 25
-    fields, rows = [], []
+    fields = []
     for f in range(0, measures, per_field):
         ms = []
         for i in range(f, min(f + per_field, measures)):
@@ -41,7 +42,13 @@ def synthetic(measures: int, departments: int, seed: int = 1) -> tuple[Plan, Res
                       {"key": "field", "label": "分野", "numbering": "arabic"}],
            "rating": {"cause_tags": [{"key": "covid", "label": "感染症"}], "external_cause_tags": ["covid"]},
            "tree": tree}
-    plan = plan_from_mapping(raw, depts)
+    return raw, depts
+
+
+def synthetic_results(plan: Plan, seed: int = 1) -> ResultSet:
+    """Results for every rated measure: about a third of numeric ones miss their target."""
+    rng = random.Random(seed)
+    rows = []
     for m in plan.measures:
         year = m.years[YEAR]
         if year.status != "rated":
@@ -53,4 +60,9 @@ def synthetic(measures: int, departments: int, seed: int = 1) -> tuple[Plan, Res
             self_rating = None
         rows.append(MeasureResult(measure=m.key, actual=actual, self_rating=self_rating,
                                   reason="理由と今後の見込み", cause="covid"))
-    return plan, ResultSet(fiscal_year=YEAR, results=tuple(rows))
+    return ResultSet(fiscal_year=YEAR, results=tuple(rows))
+
+
+def synthetic(measures: int, departments: int, seed: int = 1) -> tuple[Plan, ResultSet]:
+    plan = plan_from_mapping(*synthetic_config(measures, departments, seed))
+    return plan, synthetic_results(plan, seed)

@@ -178,7 +178,8 @@ def compile_draft(run: CycleRun, round: int) -> Compiled:
 
     assessment = current_assessment(run, allow_missing=True)
     summary = summarize(assessment)
-    files = write_report(assessment, summary, run.folder(f"review/round-{round}"), draft=True)
+    files = write_report(assessment, summary, run.folder(f"review/round-{round}"), draft=True,
+                         pdf_annex_limit=run.settings.review.pdf_annex_limit)
     with run.ledger() as ledger:
         ledger.record_ratings(assessment, round)
         missing = [run.plan.department(d).name for d in missing_departments(run, ledger)]

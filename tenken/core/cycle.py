@@ -68,6 +68,8 @@ class ReviewSettings(BaseModel):
     channel: str | None = None  # where the review notice goes, besides each reviewer
     reviewers: tuple[Reviewer, ...] = ()
     timeout_days: int = Field(30, ge=1)
+    # Drafts of plans larger than this carry the annex in HTML and CSV only (PDF layout is ~10 ms a row).
+    pdf_annex_limit: int = Field(3000, ge=0)
 
 
 class CycleSettings(BaseModel):

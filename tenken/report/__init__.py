@@ -10,8 +10,14 @@ from tenken.report.opendata import annex_csv, annex_json, column_dictionary
 from tenken.report.render import render_html, render_pdf
 
 
-def write_report(assessment: Assessment, summary: dict, out_dir: Path, draft: bool) -> dict[str, Path]:
-    """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary."""
+def write_report(assessment: Assessment, summary: dict, out_dir: Path, draft: bool,
+                 pdf_annex_limit: int | None = None) -> dict[str, Path]:
+    """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary.
+
+    With `pdf_annex_limit`, a plan with more measures than that gets a PDF whose annex is a pointer
+    to the HTML page and the CSV (which always hold every measure): WeasyPrint lays out about 100
+    annex rows a second here, too slow for a review draft of tens of thousands of measures.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     context = build_context(assessment, summary, draft=draft)
@@ -25,7 +31,13 @@ def write_report(assessment: Assessment, summary: dict, out_dir: Path, draft: bo
         "json": out_dir / f"annex-{year}.json",
         "columns": out_dir / f"annex-{year}-columns.csv",
     }
-    paths["pdf"].write_bytes(render_pdf(html))
+    measures = len(assessment.measures)
+    if pdf_annex_limit is not None and measures > pdf_annex_limit:
+        short = {**context, "annex": {**context["annex"], "bodies": [], "omitted": measures,
+                                      "see": [paths["html"].name, paths["csv"].name]}}
+        paths["pdf"].write_bytes(render_pdf(render_html(short)))
+    else:
+        paths["pdf"].write_bytes(render_pdf(html))
     paths["html"].write_text(html, encoding="utf-8")
     paths["csv"].write_text(annex_csv(assessment), encoding="utf-8", newline="")
     paths["json"].write_text(annex_json(assessment, context["annex"]["title"]), encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.conftest import run_cli
@@ -20,3 +21,15 @@ def test_the_report_command_explains_a_missing_year_in_japanese(tmp_path):
     completed = run_cli("report", "--year", "2031", "--out", str(tmp_path))
     assert completed.returncode == 2
     assert "エラー" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_a_draft_of_a_plan_above_the_annex_limit_points_to_the_html_and_csv(tmp_path):
+    from tenken.core.aggregate import summarize
+    from tenken.report import write_report
+    from tenken.services import assess_cycle
+
+    assessment = assess_cycle(2020, None, "sqlite:///:memory:")
+    files = write_report(assessment, summarize(assessment), tmp_path, draft=True, pdf_annex_limit=10)
+    text = subprocess.run(["pdftotext", str(files["pdf"]), "-"], capture_output=True, text=True).stdout
+    assert "76件の一覧をPDFに収録していません" in text and "report-2020-draft.html" in text
+    assert "モバイルPCの導入" in files["html"].read_text(encoding="utf-8")
