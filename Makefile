@@ -27,8 +27,9 @@ $(BIN)/tenken: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The FY2020 cycle end to end on the bundled example; the report is published to site/.
 demo: setup
-	$(BIN)/tenken summary --year $(YEAR)
+	$(BIN)/tenken demo --approve
 
 test: setup
 	$(BIN)/pytest -q
@@ -36,6 +37,8 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_intake.py
+	$(BIN)/python benchmarks/bench_cycle.py
 
 clean:
 	rm -rf var site out .pytest_cache

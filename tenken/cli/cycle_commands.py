@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +21,12 @@ def demo(
     """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
 
     Without --approve the run waits at the review: open the printed Prefect UI link and press Resume.
+    Each run starts from an empty ledger and outbox in var/demo (or $TENKEN_VAR_DIR); the report is
+    published to the site folder of config/kanagawa/cycle.yaml.
     """
     os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
+    var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(Path("var") / "demo")))
+    shutil.rmtree(var, ignore_errors=True)
     from tenken.demo import published_path, run_demo
 
     def paused(flow_run) -> None:
@@ -32,6 +38,7 @@ def demo(
             typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。")
 
     result = run_demo(approve, on_paused=paused)
-    typer.echo(f"\n公表しました: {published_path(result)}")
+    typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
+    typer.echo(f"公表しました: {published_path(result)}")
     for kind, path in result["published"]["files"].items():
         typer.echo(f"  {kind}: {path}")
