@@ -1,0 +1,26 @@
+"""The ledger: every cycle's requests, submitted versions, validation results, ratings, reminders,
+review decisions and publications, in a database (SQLite file by default, PostgreSQL by URL).
+
+See docs/ledger.md for the schema and the migrations.
+"""
+
+from .engine import ENV_URL, database_url, exists
+from .repository import (
+                         ACCEPTED,
+                         REJECTED,
+                         CycleRecord,
+                         DepartmentStatus,
+                         Ledger,
+                         NewSubmission,
+                         OutboundRecord,
+                         ProblemRecord,
+                         PublicationRecord,
+                         ReviewRecord,
+                         SubmissionRecord,
+)
+
+__all__ = [
+    "ACCEPTED", "ENV_URL", "REJECTED", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission",
+    "OutboundRecord", "ProblemRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "database_url",
+    "exists",
+]

@@ -1,0 +1,108 @@
+"""Where the ledger lives and how to connect: URL resolution, SQLite settings, migrations on open."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+ENV_URL = "TENKEN_DATABASE_URL"
+DEFAULT_PATH = Path("var") / "tenken.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE = "tenken_ledger_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
+_PG_MIGRATION_LOCK = 0x7E4E4B45  # any constant: serialises concurrent first opens on PostgreSQL
+
+_head_lock = threading.Lock()
+_head: list[str] = []
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL given, else $TENKEN_DATABASE_URL, else the SQLite file var/tenken.db under the current folder."""
+    if url:
+        return url
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    return f"sqlite:///{(Path.cwd() / DEFAULT_PATH).as_posix()}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and for in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def exists(url: str) -> bool:
+    """Whether there is a ledger to read without creating one: a SQLite file that is not there is none;
+    a database server is assumed to hold one."""
+    path = sqlite_file(url)
+    return path is None or path.is_file()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    path = sqlite_file(url)
+    if path is None:
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        # pysqlite's own implicit BEGIN would defeat BEGIN IMMEDIATE below, so it is switched off.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if path is not None:
+            # WAL: readers never wait for the one writer; NORMAL is durable at checkpoints in WAL mode.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        # A writer takes the write lock when it starts, so two writers queue instead of one failing
+        # with 'database is locked' when it upgrades its read lock half-way.
+        immediate = connection.get_execution_options().get(WRITE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    with _head_lock:
+        if not _head:
+            _head.append(ScriptDirectory.from_config(_config()).get_current_head())
+        return _head[0]
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe when several processes open a new ledger at once."""
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == head_revision():
+            return
+        config = _config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

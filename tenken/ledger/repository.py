@@ -1,0 +1,528 @@
+"""The ledger's use-facing API: record and read a cycle's history. Returns plain records, never
+ORM objects, so callers hold no session.
+
+Every write is one transaction: a submission is stored with all its results or problems, or not
+at all. Writers of one cycle are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a row lock on
+the cycle), so version numbers follow the order in which submissions were stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Self
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from tenken.core.assessment import Assessment
+from tenken.core.errors import DomainError
+from tenken.core.results import MeasureResult
+
+from . import engine as _engine
+from .models import (
+    Cycle,
+    Notice,
+    Publication,
+    RatingSnapshot,
+    Reminder,
+    Request,
+    ReviewDecision,
+    StoredFile,
+    Submission,
+    SubmittedResult,
+    ValidationProblem,
+    utcnow,
+)
+
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+_RETRIES = 5
+
+
+class LedgerError(DomainError):
+    """The ledger cannot be opened (bad URL, unreachable server, unwritable file)."""
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """One reason a submission was refused, located in the file when it can be."""
+
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    measure: str | None = None
+    field: str | None = None
+    part: int | None = None
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    fiscal_year: int
+    plan_name: str
+    deadline: date | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """A received file and what intake made of it, to be stored in one go."""
+
+    fiscal_year: int
+    sha256: str
+    size: int
+    content: bytes | None  # None when refused before reading (over the size limit)
+    file_name: str
+    source: str
+    channel: str
+    file_format: str
+    department: str | None
+    accepted: bool
+    results: tuple[MeasureResult, ...] = ()
+    problems: tuple[ProblemRecord, ...] = ()
+    sender: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    id: int
+    fiscal_year: int
+    department: str | None
+    status: str
+    version: int | None
+    sha256: str
+    received_at: datetime
+    file_name: str
+    source: str
+    channel: str
+    sender: str | None
+    file_format: str
+    problems: tuple[ProblemRecord, ...] = ()
+    duplicate: bool = False  # the same bytes had already been recorded for this cycle
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == ACCEPTED
+
+
+@dataclass(frozen=True)
+class DepartmentStatus:
+    department: str
+    latest: SubmissionRecord | None  # the accepted version that counts
+    versions: int
+    rejected: int
+    last_received_at: datetime | None  # of any file, accepted or not
+
+
+@dataclass(frozen=True)
+class OutboundRecord:
+    department: str | None
+    stage: str | None  # reminders: the stage; notices: 'kind:key'
+    status: str
+    recipient: str
+    claimed_at: datetime
+    sent_at: datetime | None
+    message_ref: str | None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    round: int
+    decision: str
+    reviewer: str
+    comments: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicationRecord:
+    version: int
+    target: str
+    files: dict = field(default_factory=dict)
+    review_round: int | None = None
+    published_at: datetime | None = None
+
+
+def _submission_record(row: Submission, fiscal_year: int, problems=(), duplicate: bool = False) -> SubmissionRecord:
+    return SubmissionRecord(
+        id=row.id, fiscal_year=fiscal_year, department=row.department, status=row.status, version=row.version,
+        sha256=row.sha256, received_at=row.received_at, file_name=row.file_name, source=row.source,
+        channel=row.channel, sender=row.sender, file_format=row.file_format, problems=tuple(problems),
+        duplicate=duplicate)
+
+
+def _problem_record(row: ValidationProblem) -> ProblemRecord:
+    return ProblemRecord(message=row.message, sheet=row.sheet, cell=row.cell, measure=row.measure, field=row.field,
+                         part=row.part)
+
+
+def _measure_result(row: SubmittedResult, department: str | None) -> MeasureResult:
+    return MeasureResult(measure=row.measure, actual=tuple(row.actual), self_rating=row.self_rating,
+                         reason=row.reason, cause=row.cause, highlight=tuple(row.highlight), department=department)
+
+
+def _outbound_record(row, department: str | None, stage: str | None) -> OutboundRecord:
+    return OutboundRecord(department=department, stage=stage, status=row.status, recipient=row.recipient,
+                          claimed_at=row.claimed_at, sent_at=row.sent_at, message_ref=row.message_ref)
+
+
+class Ledger:
+    """The record of every cycle. Open with `Ledger.open(url)`; the schema is migrated on open."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._writer = engine.execution_options(**{_engine.WRITE: True})
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        url = _engine.database_url(url)
+        try:
+            engine = _engine.make_engine(url)
+            _engine.upgrade(engine)
+        except (ArgumentError, OperationalError, OSError) as exc:
+            shown = make_url(url).render_as_string(hide_password=True) if not isinstance(exc, ArgumentError) else url
+            raise LedgerError(f"台帳（データベース {shown}）を開けません: {exc}") from None
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _retrying(self, work):
+        """Run a write; a unique constraint hit by a concurrent writer (PostgreSQL) means: look again."""
+        for attempt in range(_RETRIES):
+            try:
+                with self._write() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == _RETRIES - 1:
+                    raise
+
+    @staticmethod
+    def _cycle(session: Session, fiscal_year: int, lock: bool = False) -> Cycle | None:
+        query = select(Cycle).where(Cycle.fiscal_year == fiscal_year)
+        return session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+    def _cycle_for_write(self, session: Session, fiscal_year: int) -> Cycle:
+        cycle = self._cycle(session, fiscal_year, lock=True)
+        if cycle is None:
+            cycle = Cycle(fiscal_year=fiscal_year, plan_name="", opened_at=utcnow())
+            session.add(cycle)
+            session.flush()
+        return cycle
+
+    # ------------------------------------------------------------------ cycles
+
+    def open_cycle(self, fiscal_year: int, plan_name: str = "", deadline: date | None = None) -> CycleRecord:
+        """Record the cycle (once); a deadline or plan name given again replaces the recorded one."""
+
+        def work(session: Session) -> CycleRecord:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            if plan_name:
+                cycle.plan_name = plan_name
+            if deadline is not None:
+                cycle.deadline = deadline
+            return CycleRecord(cycle.fiscal_year, cycle.plan_name, cycle.deadline, cycle.opened_at)
+
+        return self._retrying(work)
+
+    def cycle(self, fiscal_year: int) -> CycleRecord | None:
+        with self._read() as session:
+            cycle = self._cycle(session, fiscal_year)
+            return None if cycle is None else CycleRecord(cycle.fiscal_year, cycle.plan_name, cycle.deadline,
+                                                          cycle.opened_at)
+
+    # ------------------------------------------------------------- submissions
+
+    def store_submission(self, new: NewSubmission) -> SubmissionRecord:
+        """Store a received file and its outcome, all or nothing. The same bytes already recorded for
+        the cycle are not stored again: the earlier record comes back with `duplicate` set."""
+
+        def work(session: Session) -> SubmissionRecord:
+            cycle = self._cycle_for_write(session, new.fiscal_year)
+            earlier = session.scalars(select(Submission).where(
+                Submission.cycle_id == cycle.id, Submission.sha256 == new.sha256)).one_or_none()
+            if earlier is not None:
+                return _submission_record(earlier, new.fiscal_year, self._problems(session, earlier.id), True)
+            if session.get(StoredFile, new.sha256) is None:
+                session.add(StoredFile(sha256=new.sha256, size=new.size, content=new.content, stored_at=utcnow()))
+            version = None
+            if new.accepted:
+                version = 1 + (session.scalar(select(func.max(Submission.version)).where(
+                    Submission.cycle_id == cycle.id, Submission.department == new.department)) or 0)
+            row = Submission(
+                cycle_id=cycle.id, sha256=new.sha256, department=new.department,
+                status=ACCEPTED if new.accepted else REJECTED, version=version, received_at=utcnow(),
+                file_name=new.file_name, source=new.source, channel=new.channel, sender=new.sender,
+                file_format=new.file_format)
+            session.add(row)
+            session.flush()
+            if new.accepted:
+                session.add_all(SubmittedResult(
+                    submission_id=row.id, measure=r.measure, actual=list(r.actual),
+                    self_rating=r.self_rating.value if r.self_rating else None, reason=r.reason, cause=r.cause,
+                    highlight=list(r.highlight)) for r in new.results)
+            else:
+                session.add_all(ValidationProblem(
+                    submission_id=row.id, seq=i, message=p.message, sheet=p.sheet, cell=p.cell,
+                    measure=p.measure, field=p.field, part=p.part) for i, p in enumerate(new.problems, 1))
+            session.flush()
+            return _submission_record(row, new.fiscal_year, new.problems if not new.accepted else ())
+
+        return self._retrying(work)
+
+    @staticmethod
+    def _problems(session: Session, submission_id: int) -> list[ProblemRecord]:
+        rows = session.scalars(select(ValidationProblem).where(ValidationProblem.submission_id == submission_id)
+                               .order_by(ValidationProblem.seq))
+        return [_problem_record(r) for r in rows]
+
+    def find_submission(self, fiscal_year: int, sha256: str) -> SubmissionRecord | None:
+        """The record of these bytes in this cycle, if they were received before."""
+        with self._read() as session:
+            row = session.scalars(select(Submission).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, Submission.sha256 == sha256)).one_or_none()
+            if row is None:
+                return None
+            return _submission_record(row, fiscal_year, self._problems(session, row.id), duplicate=True)
+
+    def submissions(self, fiscal_year: int, department: str | None = None) -> list[SubmissionRecord]:
+        """Every file received for the cycle, oldest first (with its problems when rejected)."""
+        with self._read() as session:
+            query = select(Submission).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            if department is not None:
+                query = query.where(Submission.department == department)
+            rows = list(session.scalars(query.order_by(Submission.id)))
+            problems: dict[int, list[ProblemRecord]] = {}
+            rejected = [r.id for r in rows if r.status == REJECTED]
+            if rejected:
+                for p in session.scalars(select(ValidationProblem).where(
+                        ValidationProblem.submission_id.in_(rejected)).order_by(ValidationProblem.seq)):
+                    problems.setdefault(p.submission_id, []).append(_problem_record(p))
+            return [_submission_record(r, fiscal_year, problems.get(r.id, ())) for r in rows]
+
+    def latest_versions(self, fiscal_year: int) -> dict[str, SubmissionRecord]:
+        """Per department, the accepted version that counts (the highest)."""
+        latest: dict[str, SubmissionRecord] = {}
+        for record in self.submissions(fiscal_year):
+            if record.accepted and (record.department not in latest
+                                    or record.version > latest[record.department].version):
+                latest[record.department] = record
+        return latest
+
+    def has_accepted(self, fiscal_year: int) -> bool:
+        with self._read() as session:
+            return session.scalar(select(func.count()).select_from(Submission).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, Submission.status == ACCEPTED)) > 0
+
+    def results_of(self, submission_id: int) -> list[MeasureResult]:
+        with self._read() as session:
+            submission = session.get(Submission, submission_id)
+            rows = session.scalars(select(SubmittedResult).where(SubmittedResult.submission_id == submission_id)
+                                   .order_by(SubmittedResult.id))
+            return [_measure_result(r, submission.department) for r in rows]
+
+    def latest_results(self, fiscal_year: int) -> list[MeasureResult]:
+        """What the cycle's departments say now: the rows of every department's latest version."""
+        latest = self.latest_versions(fiscal_year)
+        if not latest:
+            return []
+        department_of = {record.id: department for department, record in latest.items()}
+        with self._read() as session:
+            rows = session.scalars(select(SubmittedResult).where(
+                SubmittedResult.submission_id.in_(department_of)).order_by(SubmittedResult.id))
+            return [_measure_result(r, department_of[r.submission_id]) for r in rows]
+
+    def file_content(self, sha256: str) -> bytes | None:
+        with self._read() as session:
+            stored = session.get(StoredFile, sha256)
+            return None if stored is None else stored.content
+
+    def department_status(self, fiscal_year: int) -> dict[str, DepartmentStatus]:
+        """Per department that sent anything identifiable: its latest version and its attempts."""
+        records = [r for r in self.submissions(fiscal_year) if r.department is not None]
+        status: dict[str, DepartmentStatus] = {}
+        for department in dict.fromkeys(r.department for r in records):
+            mine = [r for r in records if r.department == department]
+            accepted = [r for r in mine if r.accepted]
+            status[department] = DepartmentStatus(
+                department=department,
+                latest=max(accepted, key=lambda r: r.version) if accepted else None,
+                versions=len(accepted),
+                rejected=len(mine) - len(accepted),
+                last_received_at=max(r.received_at for r in mine))
+        return status
+
+    # ---------------------------------------------------------------- outbound
+
+    def _claim(self, model, fiscal_year: int, recipient: str, extra: dict | None = None, **keys) -> bool:
+        try:
+            with self._write() as session:
+                cycle = self._cycle_for_write(session, fiscal_year)
+                exists = session.scalars(select(model).filter_by(cycle_id=cycle.id, **keys)).first()
+                if exists is not None:
+                    return False
+                session.add(model(cycle_id=cycle.id, recipient=recipient, status="claimed", claimed_at=utcnow(),
+                                  **keys, **(extra or {})))
+            return True
+        except IntegrityError:
+            return False  # a concurrent claim won
+
+    def _mark_sent(self, model, fiscal_year: int, message_ref: str | None, **keys) -> None:
+        with self._write() as session:
+            row = session.scalars(select(model).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                  .filter_by(**keys)).one()
+            row.status, row.sent_at, row.message_ref = "sent", utcnow(), message_ref
+
+    def _release(self, model, fiscal_year: int, **keys) -> None:
+        with self._write() as session:
+            row = session.scalars(select(model).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                  .filter_by(status="claimed", **keys)).one_or_none()
+            if row is not None:
+                session.delete(row)
+
+    def claim_request(self, fiscal_year: int, department: str, recipient: str = "",
+                      file_sha256: str | None = None) -> bool:
+        """True: the caller may send this department's request now, and is the only one who may.
+        False: it was sent, or claimed by a run that may have sent it; do not send."""
+        return self._claim(Request, fiscal_year, recipient, {"file_sha256": file_sha256}, department=department)
+
+    def mark_request_sent(self, fiscal_year: int, department: str, message_ref: str | None = None) -> None:
+        self._mark_sent(Request, fiscal_year, message_ref, department=department)
+
+    def release_request(self, fiscal_year: int, department: str) -> None:
+        """Give a claim back when sending certainly failed (nothing left), so a rerun may send."""
+        self._release(Request, fiscal_year, department=department)
+
+    def requests(self, fiscal_year: int) -> list[OutboundRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(Request).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(Request.id))
+            return [_outbound_record(r, r.department, None) for r in rows]
+
+    def claim_reminder(self, fiscal_year: int, department: str, stage: str, recipient: str = "",
+                       escalated: bool = False) -> bool:
+        """At most one reminder per (cycle, department, stage); see claim_request."""
+        return self._claim(Reminder, fiscal_year, recipient, {"escalated": escalated}, department=department,
+                           stage=stage)
+
+    def mark_reminder_sent(self, fiscal_year: int, department: str, stage: str,
+                           message_ref: str | None = None) -> None:
+        self._mark_sent(Reminder, fiscal_year, message_ref, department=department, stage=stage)
+
+    def release_reminder(self, fiscal_year: int, department: str, stage: str) -> None:
+        self._release(Reminder, fiscal_year, department=department, stage=stage)
+
+    def reminders(self, fiscal_year: int) -> list[OutboundRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(Reminder).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(Reminder.id))
+            return [_outbound_record(r, r.department, r.stage) for r in rows]
+
+    def claim_notice(self, fiscal_year: int, kind: str, key: str, recipient: str = "") -> bool:
+        """At most one notice per (cycle, kind, key), e.g. ('review', 'round-1'); see claim_request."""
+        return self._claim(Notice, fiscal_year, recipient, kind=kind, key=key)
+
+    def mark_notice_sent(self, fiscal_year: int, kind: str, key: str, message_ref: str | None = None) -> None:
+        self._mark_sent(Notice, fiscal_year, message_ref, kind=kind, key=key)
+
+    def release_notice(self, fiscal_year: int, kind: str, key: str) -> None:
+        self._release(Notice, fiscal_year, kind=kind, key=key)
+
+    def notices(self, fiscal_year: int) -> list[OutboundRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(Notice).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(Notice.id))
+            return [_outbound_record(r, None, f"{r.kind}:{r.key}") for r in rows]
+
+    # ------------------------------------------------------ review and publish
+
+    def record_ratings(self, assessment: Assessment, round: int) -> int:
+        """Snapshot the ratings and adjustments a compile used; once per (cycle, round). Returns rows stored."""
+        frame = assessment.measures
+        rated = frame[frame["status"] == "rated"]
+
+        def work(session: Session) -> int:
+            cycle = self._cycle_for_write(session, assessment.fiscal_year)
+            if session.scalars(select(RatingSnapshot).filter_by(cycle_id=cycle.id, round=round)).first():
+                return 0
+            taken_at = utcnow()
+            session.add_all(RatingSnapshot(
+                cycle_id=cycle.id, round=round, measure=row.key, department=row.department,
+                rule_rating=row.rule_rating, self_rating=row.self_rating or None, rating=row.rating,
+                adjustment_justification=row.adjustment_reason, adjusted_by=row.adjusted_by, taken_at=taken_at)
+                for row in rated.itertuples())
+            return len(rated)
+
+        return self._retrying(work)
+
+    def rating_snapshot(self, fiscal_year: int, round: int) -> list[dict]:
+        with self._read() as session:
+            rows = session.scalars(select(RatingSnapshot).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, RatingSnapshot.round == round).order_by(RatingSnapshot.id))
+            return [{"measure": r.measure, "department": r.department, "rule_rating": r.rule_rating,
+                     "self_rating": r.self_rating, "rating": r.rating,
+                     "adjustment_justification": r.adjustment_justification, "adjusted_by": r.adjusted_by}
+                    for r in rows]
+
+    def record_review_decision(self, fiscal_year: int, round: int, decision: str, reviewer: str,
+                               comments: str = "") -> ReviewRecord:
+        """The decision on a review round; recording a round again returns the first decision unchanged."""
+
+        def work(session: Session) -> ReviewRecord:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            row = session.scalars(select(ReviewDecision).filter_by(cycle_id=cycle.id, round=round)).one_or_none()
+            if row is None:
+                row = ReviewDecision(cycle_id=cycle.id, round=round, decision=decision, reviewer=reviewer,
+                                     comments=comments, decided_at=utcnow())
+                session.add(row)
+            return ReviewRecord(row.round, row.decision, row.reviewer, row.comments, row.decided_at)
+
+        return self._retrying(work)
+
+    def review_decisions(self, fiscal_year: int) -> list[ReviewRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(ReviewDecision).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(ReviewDecision.round))
+            return [ReviewRecord(r.round, r.decision, r.reviewer, r.comments, r.decided_at) for r in rows]
+
+    def record_publication(self, fiscal_year: int, target: str, files: dict[str, str],
+                           review_round: int | None = None) -> PublicationRecord:
+        """A publication of the cycle (file name -> sha256); each one is a new version."""
+
+        def work(session: Session) -> PublicationRecord:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            version = 1 + (session.scalar(select(func.max(Publication.version)).where(
+                Publication.cycle_id == cycle.id)) or 0)
+            row = Publication(cycle_id=cycle.id, version=version, target=target, files=dict(files),
+                              review_round=review_round, published_at=utcnow())
+            session.add(row)
+            return PublicationRecord(version, target, dict(files), review_round, row.published_at)
+
+        return self._retrying(work)
+
+    def publications(self, fiscal_year: int) -> list[PublicationRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(Publication).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(Publication.version))
+            return [PublicationRecord(r.version, r.target, dict(r.files), r.review_round, r.published_at)
+                    for r in rows]

@@ -1,0 +1,117 @@
+"""The request form, shared by the workbook writer, the readers and the CSV format.
+
+One row per indicator part: a single-part measure takes one row, a "(1)… (2)…" measure one row per
+part. Per-measure inputs (self-rating, reason, cause, highlight) sit on the measure's first row.
+Measures without an indicator this year get one row whose only input is the highlight; measures
+finished in an earlier year are not on the form.
+
+What the form asks is derived from the plan each time (`template_rows`), so intake can tell an
+edited target or a deleted row from what was requested without trusting the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenken.core.plan import Measure, Plan
+
+FORMAT_VERSION = 1
+INPUT_SHEET = "実績入力"
+GUIDE_SHEET = "記入方法"
+META_SHEET = "_tenken"  # very hidden: format, fiscal year, department; cause labels for the drop-down
+HEADER_ROW = 6
+FIRST_ROW = 7
+AUTO_RATED = "（自動判定）"
+NO_INDICATOR_TARGET = "指標未設定"
+SELF_RATINGS = ("◎", "○", "△")
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    title: str
+    letter: str
+    width: float
+    input: bool = False
+
+
+COLUMNS = (
+    Column("key", "施策番号", "A", 11),
+    Column("part", "項目", "B", 6),
+    Column("name", "施策名", "C", 30),
+    Column("indicator", "成果指標", "D", 30),
+    Column("kind", "種別", "E", 6),
+    Column("unit", "単位", "F", 7),
+    Column("target", "目標", "G", 16),
+    Column("actual", "実績", "H", 18, input=True),
+    Column("self_rating", "自己評価", "I", 9, input=True),
+    Column("reason", "未達成の理由及び今後の見込み等", "J", 40, input=True),
+    Column("cause", "要因", "K", 22, input=True),
+    Column("highlight", "主な取組", "L", 40, input=True),
+)
+COLUMN = {c.id: c for c in COLUMNS}
+INPUT_COLUMNS = tuple(c.id for c in COLUMNS if c.input)
+MEASURE_INPUTS = ("self_rating", "reason", "cause", "highlight")  # on the measure's first row only
+
+# CSV: the same columns, preceded by what the workbook keeps in its meta sheet.
+CSV_YEAR = "年度"
+CSV_DEPARTMENT = "所属"
+CSV_HEADER = (CSV_YEAR, CSV_DEPARTMENT, *(c.title for c in COLUMNS))
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    """One requested row: the fixed cells as requested, and which input cells are open."""
+
+    measure: str
+    part: int  # 1-based
+    parts: int
+    fixed: dict[str, str] = field(default_factory=dict)  # column id -> requested text
+    inputs: frozenset[str] = frozenset()
+
+
+def part_label(part: int, parts: int) -> str:
+    return f"({part})" if parts > 1 else ""
+
+
+def on_form(measure: Measure, fiscal_year: int) -> bool:
+    year = measure.years.get(fiscal_year)
+    return year is not None and year.status in ("rated", "no_indicator")
+
+
+def measure_rows(measure: Measure, fiscal_year: int) -> list[TemplateRow]:
+    year = measure.years[fiscal_year]
+    if year.status == "no_indicator":
+        fixed = {"key": measure.key, "part": "", "name": measure.name, "indicator": measure.indicator,
+                 "kind": "—", "unit": "", "target": NO_INDICATOR_TARGET,
+                 "actual": "", "self_rating": "", "reason": "", "cause": ""}
+        return [TemplateRow(measure.key, 1, 1, fixed, frozenset({"highlight"}))]
+    rows = []
+    n = len(year.parts)
+    for p, part in enumerate(year.parts, 1):
+        indicator = f"({p}){part.label or ''}" if n > 1 else measure.indicator
+        fixed = {"key": measure.key, "part": part_label(p, n), "name": measure.name, "indicator": indicator,
+                 "kind": "数値" if part.kind == "numeric" else "定性",
+                 "unit": (part.unit or "") if part.kind == "numeric" else "", "target": part.target}
+        inputs = {"actual"}
+        if p == 1:
+            inputs |= {"reason", "cause", "highlight"}
+            if year.has_qualitative:
+                inputs.add("self_rating")
+            else:
+                fixed["self_rating"] = AUTO_RATED
+        else:
+            fixed.update({c: "" for c in MEASURE_INPUTS})
+        rows.append(TemplateRow(measure.key, p, n, fixed, frozenset(inputs)))
+    return rows
+
+
+def template_rows(plan: Plan, fiscal_year: int, department: str) -> list[TemplateRow]:
+    return [row for m in plan.measures_of(department) if on_form(m, fiscal_year)
+            for row in measure_rows(m, fiscal_year)]
+
+
+def departments_on_form(plan: Plan, fiscal_year: int) -> list[str]:
+    """Departments that are asked for anything this year (a measure rated or worked on)."""
+    asked = {m.department for m in plan.measures if on_form(m, fiscal_year)}
+    return [d.key for d in plan.departments if d.key in asked]

@@ -1,0 +1,153 @@
+"""The ledger on its own: schema and migrations, versions, at-most-once claims, reviews, publications.
+Runs on SQLite, and on PostgreSQL too when TENKEN_TEST_POSTGRES_URL is set (see conftest.py)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from tenken.core.results import MeasureResult
+from tenken.ledger import Ledger, NewSubmission, ProblemRecord
+from tenken.ledger.engine import MIGRATIONS
+from tenken.ledger.models import Base
+
+from .conftest import YEAR
+
+
+@pytest.fixture
+def any_ledger(ledger_url):
+    with Ledger.open(ledger_url) as opened:
+        yield opened
+
+
+def submission(sha: str, department: str = "tourism", accepted: bool = True, actual: str = "1件",
+               **fields) -> NewSubmission:
+    return NewSubmission(
+        fiscal_year=YEAR, sha256=sha * 64 if len(sha) == 1 else sha, size=3, content=sha.encode(),
+        file_name="f.xlsx", source="/inbox/f.xlsx", channel="test", file_format="xlsx", department=department,
+        accepted=accepted,
+        results=(MeasureResult(measure="I-1-イ-2", actual=(actual,), reason="理由", cause="covid"),)
+        if accepted else (),
+        problems=() if accepted else (ProblemRecord("誤り", "実績入力", "H9", "I-1-イ-2", "actual", None),),
+        **fields)
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_models(any_ledger):
+    with any_ledger.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_the_migrations_render_as_postgresql_sql_without_a_server():
+    buffer = io.StringIO()
+    config = Config(output_buffer=buffer)
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", "postgresql://tenken@localhost/tenken")
+    command.upgrade(config, "head", sql=True)
+    sql = buffer.getvalue()
+    assert "CREATE TABLE submissions" in sql
+    assert "UNIQUE (cycle_id, department, stage)" in sql
+
+
+def test_opening_an_upgraded_ledger_again_changes_nothing(ledger_url):
+    Ledger.open(ledger_url).close()
+    with Ledger.open(ledger_url) as again, again.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_versions_are_numbered_per_department_and_rejections_take_no_number(any_ledger):
+    first = any_ledger.store_submission(submission("a"))
+    refused = any_ledger.store_submission(submission("b", accepted=False))
+    second = any_ledger.store_submission(submission("c", actual="2件"))
+    other = any_ledger.store_submission(submission("d", department="agriculture-policy"))
+    assert (first.version, refused.version, second.version, other.version) == (1, None, 2, 1)
+    assert any_ledger.latest_versions(YEAR)["tourism"].id == second.id
+    assert [r.actual for r in any_ledger.results_of(first.id)] == [("1件",)]
+    assert {(r.department, r.actual) for r in any_ledger.latest_results(YEAR)} == {
+        ("tourism", ("2件",)), ("agriculture-policy", ("1件",))}
+    assert any_ledger.submissions(YEAR)[1].problems[0].cell == "H9"
+
+
+def test_the_same_bytes_are_recorded_once_per_cycle(any_ledger):
+    first = any_ledger.store_submission(submission("a"))
+    again = any_ledger.store_submission(submission("a"))
+    assert again.duplicate and again.id == first.id
+    assert len(any_ledger.submissions(YEAR)) == 1
+    assert any_ledger.find_submission(YEAR, "a" * 64).id == first.id
+
+
+def test_department_status_counts_versions_and_refusals(any_ledger):
+    any_ledger.store_submission(submission("a"))
+    any_ledger.store_submission(submission("b", accepted=False))
+    any_ledger.store_submission(submission("c", department="agriculture-policy", accepted=False))
+    status = any_ledger.department_status(YEAR)
+    assert (status["tourism"].versions, status["tourism"].rejected, status["tourism"].latest.version) == (1, 1, 1)
+    assert status["agriculture-policy"].latest is None
+
+
+def test_a_reminder_stage_is_claimed_at_most_once(any_ledger):
+    assert any_ledger.claim_reminder(YEAR, "tourism", "before-7", "#tenken-tourism")
+    assert not any_ledger.claim_reminder(YEAR, "tourism", "before-7", "#tenken-tourism")
+    assert any_ledger.claim_reminder(YEAR, "tourism", "before-1", "#tenken-tourism")
+    any_ledger.mark_reminder_sent(YEAR, "tourism", "before-7", "C1/1700000000.0001")
+    sent = {r.stage: r for r in any_ledger.reminders(YEAR)}
+    assert (sent["before-7"].status, sent["before-7"].message_ref) == ("sent", "C1/1700000000.0001")
+    assert sent["before-1"].status == "claimed"
+
+
+def test_a_claim_released_after_a_certain_failure_can_be_claimed_again(any_ledger):
+    assert any_ledger.claim_request(YEAR, "tourism", "#tenken-tourism", "e" * 64)
+    any_ledger.release_request(YEAR, "tourism")
+    assert any_ledger.claim_request(YEAR, "tourism", "#tenken-tourism")
+    any_ledger.mark_request_sent(YEAR, "tourism")
+    any_ledger.release_request(YEAR, "tourism")  # a sent message is never released
+    assert not any_ledger.claim_request(YEAR, "tourism")
+    assert [r.status for r in any_ledger.requests(YEAR)] == ["sent"]
+
+
+def test_notices_are_claimed_once_per_kind_and_key(any_ledger):
+    assert any_ledger.claim_notice(YEAR, "review", "round-1", "#tenken-review")
+    assert not any_ledger.claim_notice(YEAR, "review", "round-1", "#tenken-review")
+    assert any_ledger.claim_notice(YEAR, "review", "round-2", "#tenken-review")
+    any_ledger.mark_notice_sent(YEAR, "review", "round-1", "ts")
+    assert [n.stage for n in any_ledger.notices(YEAR)] == ["review:round-1", "review:round-2"]
+
+
+def test_a_review_round_keeps_its_first_decision(any_ledger):
+    any_ledger.record_review_decision(YEAR, 1, "request_changes", "審査 太郎", "表2の数値を確認")
+    again = any_ledger.record_review_decision(YEAR, 1, "approve", "審査 太郎")
+    any_ledger.record_review_decision(YEAR, 2, "approve", "審査 花子")
+    assert again.decision == "request_changes"
+    assert [(d.round, d.decision) for d in any_ledger.review_decisions(YEAR)] == [(1, "request_changes"),
+                                                                                   (2, "approve")]
+
+
+def test_publications_are_versions_with_checksums(any_ledger):
+    any_ledger.record_publication(YEAR, "file:///site", {"report.pdf": "1" * 64}, review_round=2)
+    any_ledger.record_publication(YEAR, "file:///site", {"report.pdf": "2" * 64}, review_round=3)
+    assert [(p.version, p.files["report.pdf"][0]) for p in any_ledger.publications(YEAR)] == [(1, "1"), (2, "2")]
+
+
+def test_a_rating_snapshot_is_taken_once_per_round(any_ledger):
+    from tenken.config import DEFAULT_CONFIG, load_plan, load_results
+    from tenken.core.assessment import assess
+
+    assessment = assess(load_plan(DEFAULT_CONFIG), load_results(DEFAULT_CONFIG, YEAR))
+    assert any_ledger.record_ratings(assessment, round=1) == 63
+    assert any_ledger.record_ratings(assessment, round=1) == 0
+    adjusted = {r["measure"]: r for r in any_ledger.rating_snapshot(YEAR, 1)}["I-1-カ-1"]
+    assert (adjusted["rule_rating"], adjusted["rating"]) == ("△", "○")
+    assert adjusted["adjusted_by"]
+
+
+def test_the_cycle_keeps_its_deadline(any_ledger):
+    from datetime import date
+
+    any_ledger.open_cycle(YEAR, "計画", date(2021, 4, 30))
+    any_ledger.open_cycle(YEAR)
+    assert any_ledger.cycle(YEAR).deadline == date(2021, 4, 30)
+    assert any_ledger.cycle(2021) is None

@@ -1,0 +1,72 @@
+"""Requests → filled from the example → intake → the figures of SPEC §3, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tenken.config import DEFAULT_CONFIG, load_results
+from tenken.services import load_cycle
+from tests.conftest import run_cli
+
+from .conftest import YEAR
+
+
+def test_the_example_submitted_as_workbooks_gives_the_spec_figures(tmp_path):
+    env = {"TENKEN_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"}
+    requested = run_cli("requests", "--year", "2020", "--out", str(tmp_path / "requests"),
+                        "--deadline", "2021-04-30", env=env)
+    assert requested.returncode == 0, requested.stderr
+    assert len(list((tmp_path / "requests").glob("*.xlsx"))) == 34
+
+    filled = run_cli("example-workbooks", "--year", "2020", "--out", str(tmp_path / "inbox"), env=env)
+    assert filled.returncode == 0, filled.stderr
+
+    taken = run_cli("intake", "--year", "2020", str(tmp_path / "inbox"), "--answers", str(tmp_path / "answers"),
+                    env=env)
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert "34件中 受付 34件、差戻し 0件" in taken.stdout
+
+    # The config example must not be what the figures come from: hide it from a copy of the config.
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG, config)
+    example = load_results(DEFAULT_CONFIG, YEAR)
+    office_only = {"fiscal_year": YEAR, "report": example.report.model_dump(mode="json"),
+                   "results": [{"measure": r.measure, "adjustment": r.adjustment.model_dump(mode="json")}
+                               for r in example.results if r.adjustment]}
+    (config / "results" / "2020.yaml").write_text(json.dumps(office_only, ensure_ascii=False), encoding="utf-8")
+
+    summary = run_cli("summary", "--year", "2020", "--json", "--config", str(config), env=env)
+    assert summary.returncode == 0, summary.stderr
+    figures = json.loads(summary.stdout)
+    assert (figures["rate"], figures["met"], figures["rated"]) == (69.8, 44, 63)
+    assert [p["rate"] for p in figures["pillars"]] == [72.7, 63.2]
+
+
+def test_the_ledger_holds_what_each_department_wrote_measure_by_measure(intake, example_files, db_url, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in example_files.values():
+        shutil.copyfile(path, inbox / path.name)
+    assert all(o.accepted for o in intake.run([inbox]))
+
+    _, from_ledger = load_cycle(YEAR, database_url=db_url)
+    example = load_results(DEFAULT_CONFIG, YEAR)
+    assert from_ledger.report == example.report
+    assert [r.model_dump(exclude={"department"}) for r in from_ledger.results] == \
+           [r.model_dump(exclude={"department"}) for r in example.results]
+    assert all(r.department for r in from_ledger.results)
+
+
+def test_without_submissions_a_cycle_reads_the_bundled_example(tmp_path):
+    _, results = load_cycle(YEAR, database_url=f"sqlite:///{tmp_path / 'absent.db'}")
+    assert results == load_results(DEFAULT_CONFIG, YEAR)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_the_department_is_read_from_inside_the_file_not_from_its_name(intake, example_files, tmp_path):
+    renamed = tmp_path / "観光課の分（最終）.xlsx"
+    shutil.copyfile(example_files["tourism"], renamed)
+    outcome = intake.submit_file(renamed)
+    assert outcome.accepted
+    assert outcome.record.department == "tourism"
