@@ -76,7 +76,6 @@ def main() -> None:
     from flows.collect_and_remind import collect_and_remind
     from flows.compile_and_review import compile_and_review
     from flows.open_cycle import open_cycle
-    from tenken.core.assessment import assess
     from tenken.core.aggregate import summarize
     from tenken.demo import department_results
     from tenken.operations import current_assessment

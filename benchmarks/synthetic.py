@@ -11,8 +11,13 @@ from tenken.core.results import MeasureResult, ResultSet
 YEAR = 2020
 
 
-def synthetic_config(measures: int, departments: int, seed: int = 1) -> tuple[dict, list[dict]]:
-    """plan.yaml and departments.yaml contents of a synthetic plan."""
+def synthetic_config(measures: int, departments: int, seed: int = 1,
+                     grouped: bool = False) -> tuple[dict, list[dict]]:
+    """plan.yaml and departments.yaml contents of a synthetic plan.
+
+    Measures go to departments in turn, or with `grouped` in blocks (each department owns
+    measures/departments consecutive ones, as a department's workbook would list them).
+    """
     rng = random.Random(seed)
     depts = [{"key": f"dept-{d:05d}", "name": f"部署{d:05d}", "slack": f"#dept-{d:05d}"} for d in range(departments)]
     per_field = 25
@@ -20,7 +25,8 @@ def synthetic_config(measures: int, departments: int, seed: int = 1) -> tuple[di
     for f in range(0, measures, per_field):
         ms = []
         for i in range(f, min(f + per_field, measures)):
-            dept = depts[i % departments]["name"]
+            owner = i * departments // measures if grouped else i % departments
+            dept = depts[owner]["name"]
             kind = i % 10
             if kind == 0:
                 entry = {"kind": "qualitative", "target": "実施"}

@@ -10,13 +10,12 @@ with the problem cells marked.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tenken.core.errors import DomainError
+from tenken.files import sha256_file, write_atomically
 from tenken.core.plan import Plan
 from tenken.core.results import Adjustment
 from tenken.ledger import Ledger, NewSubmission, ProblemRecord, SubmissionRecord
@@ -57,26 +56,6 @@ def collect_paths(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class Intake:
     """Take in the files of one cycle. One instance per run; safe to run several at once."""
 
@@ -111,7 +90,7 @@ class Intake:
             size = path.stat().st_size
             if size > self.limits.max_file_bytes:
                 # Not read into memory, not kept: only its fingerprint and the refusal are recorded.
-                data, sha256 = None, _sha256_of_file(path)
+                data, sha256 = None, sha256_file(path)
             else:
                 data = path.read_bytes()
                 sha256 = hashlib.sha256(data).hexdigest()
@@ -178,11 +157,11 @@ class Intake:
         if record.file_format == "xlsx" and data is not None and any(p.cell for p in problems):
             marked = marked_path if marked_path.exists() else None
             if marked is None and (content := marked_workbook(data, problems)) is not None:
-                _write_atomically(marked_path, content)
+                write_atomically(marked_path, content)
                 marked = marked_path
         answer_path = folder / f"{stem}-回答.txt"
         if not answer_path.exists():
             letter = answer_text(record.file_name, problems, name, record.received_at,
                                  marked.name if marked else None, f"{self.fiscal_year}-{record.id:05d}")
-            _write_atomically(answer_path, letter.encode("utf-8"))
+            write_atomically(answer_path, letter.encode("utf-8"))
         return IntakeOutcome(path, record, name, answer_path, marked)

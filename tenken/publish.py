@@ -9,7 +9,6 @@ Layout of the target:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tenken.config import PROJECT_ROOT
 from tenken.core.wareki import wareki_year
+from tenken.files import sha256_file
 
 SITE_TEMPLATES = PROJECT_ROOT / "templates" / "site"
 _KIND_LABELS = {"pdf": "報告書（PDF）", "html": "報告書（HTML）", "csv": "別紙 オープンデータ（CSV）",
@@ -45,14 +45,6 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def publish(files: dict[str, Path], *, fiscal_year: int, plan_name: str, organisation: str,
             target: str, published_on: datetime | None = None) -> Published:
     """Copy the files of a year to the target with checksums, then rewrite the index."""
@@ -63,7 +55,7 @@ def publish(files: dict[str, Path], *, fiscal_year: int, plan_name: str, organis
     urls: dict[str, str] = {}
     for kind, path in files.items():
         path = Path(path)
-        checksums[path.name] = sha256_of(path)
+        checksums[path.name] = sha256_file(path)
         fs.put_file(str(path), _join(year_dir, path.name))
         urls[kind] = _join(year_dir, path.name)
     sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(checksums.items()))
