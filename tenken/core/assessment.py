@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import PlanError, Problem, ValidationFailed
+from .errors import Problem, ValidationFailed
 from .plan import Measure, Part, Plan, Rating, RatingPolicy
 from .rating import numeric_codes, suggest_qualitative, is_negative
 from .results import Adjustment, MeasureResult, ResultSet
@@ -31,8 +31,9 @@ class Assessment:
     measures: pd.DataFrame
 
 
-def _label(measure: Measure) -> str:
-    return f"施策 {measure.key}「{measure.name}」"
+def _label(plan: Plan, measure: Measure) -> str:
+    """How messages name a measure, in the plan's own word for it (施策, 事業 …)."""
+    return f"{plan.measure_label} {measure.key}「{measure.name}」"
 
 
 def _numbered(values: list[str]) -> str:
@@ -67,7 +68,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     for i, measure in enumerate(measures):
         year_plan = measure.years.get(year)
         if year_plan is None:
-            problems.append(Problem(_missing_target(measure, year), measure.key, "target"))
+            problems.append(Problem(_missing_target(plan, measure, year), measure.key, "target"))
             status[i] = "invalid"
             continue
         status[i] = year_plan.status
@@ -76,7 +77,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             if result is not None and result.actual:
                 what = "指標が設定されていない" if year_plan.status == "no_indicator" else "取組が完了した"
                 problems.append(Problem(
-                    f"{_label(measure)}は{wareki_year(year)}に{what}施策のため、実績は入力できません。",
+                    f"{_label(plan, measure)}は{wareki_year(year)}に{what}{plan.measure_label}のため、実績は入力できません。",
                     measure.key, "actual"))
             continue
         parts = year_plan.parts
@@ -85,30 +86,31 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             if allow_missing:
                 status[i] = "missing"
             else:
-                problems.append(Problem(f"{_label(measure)}の結果がありません。実績を入力してください。",
+                problems.append(Problem(f"{_label(plan, measure)}の結果がありません。実績を入力してください。",
                                         measure.key, "actual"))
             continue
         if result.department is not None and result.department != measure.department:
             owner = plan.department(measure.department).name
             problems.append(Problem(
-                f"{_label(measure)}は{owner}の施策です。自所属の施策のみ提出してください。",
+                f"{_label(plan, measure)}は{owner}の{plan.measure_label}です。"
+                f"自所属の{plan.measure_label}のみ提出してください。",
                 measure.key, "department"))
         written_parts = result.actual
         if len(written_parts) != len(parts):
             problems.append(Problem(
-                f"{_label(measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
+                f"{_label(plan, measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
                 measure.key, "actual"))
             continue
         actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
         for p, (part, written) in enumerate(zip(parts, written_parts), 1):
             if not written.strip():
-                problems.append(Problem(f"{_where(measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
+                problems.append(Problem(f"{_where(plan, measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
             elif part.kind == "qualitative":
                 suggestion = suggest_qualitative(part.target, written, policy)
                 if suggestion is not None and not suggested[i]:
                     suggested[i] = suggestion.value
             else:
-                value = _numeric_actual(measure, part, written, p, len(parts), policy, problems)
+                value = _numeric_actual(plan, measure, part, written, p, len(parts), policy, problems)
                 if value is not None:
                     num_measure.append(i)
                     num_target.append(float(part.target_quantity.value))
@@ -117,7 +119,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
         if year_plan.has_qualitative:
             if result.self_rating is None or result.self_rating is Rating.NO_INDICATOR:
                 problems.append(Problem(
-                    f"{_label(measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
+                    f"{_label(plan, measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
                     measure.key, "self_rating"))
             else:
                 qual_code[i] = result.self_rating.rank
@@ -134,7 +136,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     adjustments = [r.adjustment if r is not None else None for r in found]
     final = rule.copy()
     for i in np.flatnonzero(rated & np.array([a is not None for a in adjustments], dtype=bool)):
-        final[i] = _check_adjustment(measures[i], adjustments[i], problems)
+        final[i] = _check_adjustment(plan, measures[i], adjustments[i], problems)
     _check_reasons(plan, measures, found, rated, final, problems)
 
     frame = pd.DataFrame({
@@ -166,16 +168,13 @@ _RATING_SYMBOLS = np.array([Rating.NO_INDICATOR.value, Rating.NOT_ACHIEVED.value
                             Rating.EXCEEDED.value], dtype=object)  # indexed by rank + 1
 
 
-def _where(measure: Measure, part: int, parts: int) -> str:
-    return _label(measure) + (f"の({part})" if parts > 1 else "")
+def _where(plan: Plan, measure: Measure, part: int, parts: int) -> str:
+    return _label(plan, measure) + (f"の({part})" if parts > 1 else "")
 
 
-def _missing_target(measure: Measure, year: int) -> str:
-    try:
-        measure.year(year)
-    except PlanError as exc:
-        return str(exc)
-    raise AssertionError("only called for a year missing from the plan")
+def _missing_target(plan: Plan, measure: Measure, year: int) -> str:
+    return (f"{_label(plan, measure)}の{wareki_year(year)}の目標が計画にありません。"
+            "計画の設定に目標（または指標未設定・取組完了）を追加してください。")
 
 
 def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> dict[str, MeasureResult]:
@@ -183,18 +182,19 @@ def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> d
     for result in results.results:
         if result.measure in by_key:
             problems.append(Problem(
-                f"施策 {result.measure} の結果が重複しています。1つの施策につき1行にしてください。",
+                f"{plan.measure_label} {result.measure} の結果が重複しています。"
+                f"1つの{plan.measure_label}につき1行にしてください。",
                 result.measure, "measure"))
         elif result.measure not in plan.measures_by_key:
             problems.append(Problem(
-                f"施策 {result.measure} は計画にありません。施策番号を確認してください。",
+                f"{plan.measure_label} {result.measure} は計画にありません。{plan.measure_label}番号を確認してください。",
                 result.measure, "measure"))
         else:
             by_key[result.measure] = result
     return by_key
 
 
-def _numeric_actual(measure: Measure, part: Part, written: str, p: int, parts: int, policy: RatingPolicy,
+def _numeric_actual(plan: Plan, measure: Measure, part: Part, written: str, p: int, parts: int, policy: RatingPolicy,
                     problems: list[Problem]) -> float | None:
     """The actual as a float (NaN for a negative word such as 未把握), or None after recording a problem."""
     value = parse_value(written)
@@ -202,26 +202,26 @@ def _numeric_actual(measure: Measure, part: Part, written: str, p: int, parts: i
         if value.unit == part.unit:
             return float(value.value)
         problems.append(Problem(
-            f"{_where(measure, p, parts)}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
+            f"{_where(plan, measure, p, parts)}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
             f"単位「{part.unit or '(なし)'}」と異なります。目標と同じ単位で入力してください。",
             measure.key, "actual", p))
         return None
     if is_negative(written, policy):
         return float("nan")
     problems.append(Problem(
-        f"{_where(measure, p, parts)}の実績「{written}」は数値ではありません。目標「{part.target}」と同じ単位の数値"
+        f"{_where(plan, measure, p, parts)}の実績「{written}」は数値ではありません。目標「{part.target}」と同じ単位の数値"
         "（把握できない場合は「未把握」）を入力してください。",
         measure.key, "actual", p))
     return None
 
 
-def _check_adjustment(measure: Measure, adjustment: Adjustment, problems: list[Problem]) -> int:
+def _check_adjustment(plan: Plan, measure: Measure, adjustment: Adjustment, problems: list[Problem]) -> int:
     if not adjustment.justification.strip():
         problems.append(Problem(
-            f"{_label(measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
+            f"{_label(plan, measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
             measure.key, "adjustment"))
     if adjustment.rating is Rating.NO_INDICATOR:
-        problems.append(Problem(f"{_label(measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
+        problems.append(Problem(f"{_label(plan, measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
                                 measure.key, "adjustment"))
     return adjustment.rating.rank
 
@@ -236,13 +236,13 @@ def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.nda
         justification = result.adjustment.justification if result.adjustment else ""
         if not result.reason.strip() and not justification.strip():
             problems.append(Problem(
-                f"{_label(measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
+                f"{_label(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
                 measures[i].key, "reason"))
     for i, result in enumerate(found):
         if result is not None and result.cause is not None and result.cause not in known_causes:
             choices = "、".join(t.label for t in policy.cause_tags)
             problems.append(Problem(
-                f"{_label(measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
+                f"{_label(plan, measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
                 measures[i].key, "cause"))
 
 

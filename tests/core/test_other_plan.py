@@ -52,3 +52,15 @@ def test_changing_a_target_in_the_config_changes_the_result(tmp_path):
     summary = city_summary(config)
     assert summary["pillars"][0]["sub_pillars"][0]["not_achieved"] == 1
     assert summary["rate"] == 50.0
+
+
+def test_messages_name_measures_in_the_plans_own_word(tmp_path):
+    config = tmp_path / "city"
+    shutil.copytree(CITY, config)
+    path = config / "results" / "2024.yaml"
+    results = yaml.safe_load(path.read_text(encoding="utf-8"))
+    results["results"].pop(0)
+    path.write_text(yaml.safe_dump(results, allow_unicode=True), encoding="utf-8")
+    completed = run_cli("summary", "--year", "2024", "--config", str(config))
+    assert completed.returncode == 2
+    assert "事業 1-A-1-1「防災アプリの普及」の結果がありません" in completed.stderr
