@@ -9,10 +9,6 @@ class DomainError(Exception):
     """Anything wrong with a plan or a results set; the message is shown to people as is."""
 
 
-class PlanError(DomainError):
-    """The plan configuration is inconsistent (raised when it is built)."""
-
-
 @dataclass(frozen=True)
 class Problem:
     """One finding about a submission: which measure, which field, what is wrong."""

@@ -8,10 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import PlanError
 from .numbering import Numbering
 from .values import Quantity, parse_value
-from .wareki import wareki_year
 
 
 class Rating(str, Enum):
@@ -147,15 +145,6 @@ class Measure(_Model):
     department: str  # Department.key
     indicator: str
     years: dict[int, YearPlan]
-
-    def year(self, fiscal_year: int) -> YearPlan:
-        try:
-            return self.years[fiscal_year]
-        except KeyError:
-            raise PlanError(
-                f"施策 {self.key}「{self.name}」の{wareki_year(fiscal_year)}の目標が計画にありません。"
-                "計画の設定に目標（または指標未設定・取組完了）を追加してください。"
-            ) from None
 
 
 class Node(_Model):
