@@ -63,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measures", type=int, default=40_000)
     parser.add_argument("--departments", type=int, default=2_000)
+    parser.add_argument("--no-publish", action="store_true",
+                        help="stop after the approval (publishing renders the whole annex as PDF: minutes)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="tenken-bench-cycle-"))
@@ -119,11 +121,12 @@ def main() -> None:
         thread = threading.Thread(target=reviewer, daemon=True)
         thread.start()
         started = time.perf_counter()
-        state = compile_and_review(YEAR, str(config), return_state=True)
+        state = compile_and_review(YEAR, str(config), publish_on_approval=not args.no_publish, return_state=True)
         finished = time.perf_counter()
         thread.join()
         report("compile-and-review to pause", paused_at["t"] - started)
-        report("  whole run incl. publish", finished - started, state.state_details.flow_run_id)
+        report("  whole run" + ("" if args.no_publish else " incl. publish"), finished - started,
+               state.state_details.flow_run_id)
         assert state.is_completed(), state
 
 

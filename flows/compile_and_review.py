@@ -49,5 +49,6 @@ def _form_text(run: CycleRun, compiled) -> str:
             f"- 案（PDF）: `{compiled.files['pdf']}`\n"
             f"- 達成率: {summary['rate']}%（{summary['met']}/{summary['rated']}施策）\n"
             f"- 未提出の所属: {missing}\n"
-            f"- 確認が必要な事項: {len(compiled.discrepancies)}件（成果物タブの一覧を参照）\n\n"
+            f"- 確認が必要な事項: {compiled.discrepancy_count}件（Artifacts の一覧、全件は "
+            f"`{compiled.files['discrepancies']}`）\n\n"
             "内容を確認し、**approve**（承認）または **request_changes**（差し戻し）を選んでください。")

@@ -67,10 +67,15 @@ def show_compiled(run: CycleRun, compiled: operations.Compiled) -> None:
     missing = "\n".join(f"- {name}" for name in compiled.missing) or "未提出の所属はありません。"
     create_markdown_artifact(f"## 未提出の所属\n\n{missing}\n", key=f"{key}-missing",
                              description="未提出の所属")
+    shown = f"（先頭{len(compiled.discrepancy_sample)}件。全件は {compiled.files['discrepancies']}）" \
+        if compiled.discrepancy_count > len(compiled.discrepancy_sample) else ""
     create_table_artifact(
-        [{"施策": d["key"], "施策名": d["name"], "種類": d["kind"], "内容": d["detail"]} for d in compiled.discrepancies]
+        [{"施策": d["key"], "施策名": d["name"], "種類": d["kind"], "内容": d["detail"]}
+         for d in compiled.discrepancy_sample]
         or [{"施策": "", "施策名": "", "種類": "", "内容": "確認が必要な事項はありません"}],
-        key=f"{key}-discrepancies", description="確認が必要な事項（自己評価と評価の相違、評価の変更、要因未選択、前年度と同じ理由）")
+        key=f"{key}-discrepancies",
+        description=f"確認が必要な事項 {compiled.discrepancy_count}件{shown}"
+                    "（自己評価と評価の相違、評価の変更、要因未選択、前年度と同じ理由）")
 
 
 @side_effect

@@ -17,6 +17,7 @@ from tenken.core.aggregate import summarize
 from tenken.core.assessment import Assessment, assess
 from tenken.core.cycle import due_stage
 from tenken.core.discrepancies import discrepancies
+from tenken.csvsafe import to_csv
 from tenken.dispatch import Dispatcher, Outgoing
 from tenken.intake import Intake, collect_paths
 from tenken.notify import notifier_from_env, render
@@ -160,11 +161,17 @@ def send_reminders(run: CycleRun, today: date) -> list[dict]:
 
 @dataclass
 class Compiled:
+    """What a review round needs to show; small, because Prefect walks every task parameter."""
+
     round: int
-    files: dict[str, str]
+    files: dict[str, str]  # the draft: pdf, html, csv, json, columns, discrepancies
     summary: dict
     missing: list[str]
-    discrepancies: list[dict]
+    discrepancy_count: int
+    discrepancy_sample: list[dict]  # the first ones; all of them are in files["discrepancies"]
+
+
+SAMPLE = 200
 
 
 def current_assessment(run: CycleRun, allow_missing: bool) -> Assessment:
@@ -178,14 +185,19 @@ def compile_draft(run: CycleRun, round: int) -> Compiled:
 
     assessment = current_assessment(run, allow_missing=True)
     summary = summarize(assessment)
-    files = write_report(assessment, summary, run.folder(f"review/round-{round}"), draft=True,
+    folder = run.folder(f"review/round-{round}")
+    files = write_report(assessment, summary, folder, draft=True,
                          pdf_annex_limit=run.settings.review.pdf_annex_limit)
     with run.ledger() as ledger:
         ledger.record_ratings(assessment, round)
         missing = [run.plan.department(d).name for d in missing_departments(run, ledger)]
-    previous = office_results(run.fiscal_year - 1, run.config)
-    return Compiled(round, {k: str(v) for k, v in files.items()}, summary, missing,
-                    discrepancies(assessment, previous))
+    found = discrepancies(assessment, office_results(run.fiscal_year - 1, run.config))
+    files["discrepancies"] = folder / f"discrepancies-{run.fiscal_year}.csv"
+    files["discrepancies"].write_text(to_csv(
+        ["施策", "施策名", "所属", "種類", "内容"],
+        ([d["key"], d["name"], run.plan.department(d["department"]).name, d["kind"], d["detail"]] for d in found),
+        bom=True), encoding="utf-8", newline="")
+    return Compiled(round, {k: str(v) for k, v in files.items()}, summary, missing, len(found), found[:SAMPLE])
 
 
 def notify_reviewers(run: CycleRun, compiled: Compiled, run_url: str) -> bool:
@@ -194,7 +206,7 @@ def notify_reviewers(run: CycleRun, compiled: Compiled, run_url: str) -> bool:
                                   *([review.channel] if review.channel else [])]))
     text = render("review_request", plan=plan.name, fiscal_year=year, round=compiled.round,
                   draft_url=compiled.files["pdf"], run_url=run_url, missing_departments=compiled.missing,
-                  discrepancy_count=len(compiled.discrepancies))
+                  discrepancy_count=compiled.discrepancy_count)
     with run.ledger() as ledger:
         return _dispatcher(run, ledger).notice("review", f"round-{compiled.round}", [
             Outgoing(t, text, f"{year}/review/round-{compiled.round}/{i}", "review_request")

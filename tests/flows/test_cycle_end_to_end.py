@@ -95,6 +95,12 @@ def test_reviewers_are_notified_and_a_request_for_changes_opens_another_round(cy
     assert decisions == [(1, "request_changes", "審査 一郎"), (2, "approve", "審査 花子")]
 
 
+def test_reviewers_get_every_discrepancy_as_a_csv_beside_the_draft(cycle):
+    csv = (cycle["tmp"] / "var" / "cycles" / "2020" / "review" / "round-1" / "discrepancies-2020.csv")
+    text = csv.read_text(encoding="utf-8-sig")
+    assert "モバイルPCの導入" in text and "学習用コンピュータの整備" in text and "adjusted" in text
+
+
 def test_the_publication_is_announced_and_the_files_verify(cycle):
     announce = texts(cycle["slack"], "#tenken-announce")
     assert len(announce) == 1 and "report-2020.pdf" in announce[0]
