@@ -9,13 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TENKEN = Path(sys.executable).with_name("tenken")
 
 
+SEED = ROOT / "tests" / "fixtures" / "seed" / "kanagawa-ict-data-plan-fy2020-inspection-report.txt"
+
+
 def _seed_file() -> Path:
-    """The seed report lives in shared/ beside the checkout (also in CI); TENKEN_SEED overrides."""
-    candidates = [os.environ.get("TENKEN_SEED", ""), *ROOT.parent.glob("shared/seed/*inspection-report.txt")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FileNotFoundError("seed report not found: set TENKEN_SEED to the seed .txt")
+    """The published FY2020 report (a transcription), kept as the ground truth of the example."""
+    return Path(os.environ.get("TENKEN_SEED") or SEED)
 
 
 @pytest.fixture(scope="session")
