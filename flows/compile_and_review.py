@@ -11,6 +11,7 @@ from flows.publish import publish
 from flows.review import ReviewDecision
 from tasks import cycle as steps
 from tenken.core.cycle import fiscal_year_closed_before
+from tenken.operations import review_form_text
 from tenken.runtime import CycleRun
 
 POLL_SECONDS = int(os.environ.get("TENKEN_REVIEW_POLL_SECONDS", "10"))
@@ -32,7 +33,7 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
         steps.notify_reviewers(run, compiled, run_url)
         answer = pause_flow_run(
             wait_for_input=ReviewDecision.with_initial_data(
-                description=_form_text(run, compiled), decision="approve", reviewer=""),
+                description=review_form_text(run, compiled), decision="approve", reviewer=""),
             timeout=run.settings.review.timeout_days * 86400, poll_interval=POLL_SECONDS,
             key=f"review-{run.fiscal_year}-round-{round}")
         steps.record_decision(run, round, answer.decision, answer.reviewer, answer.comments, run_url)
@@ -41,14 +42,3 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
             return {"round": round, "reviewer": answer.reviewer, "summary": compiled.summary,
                     "published": published}
 
-
-def _form_text(run: CycleRun, compiled) -> str:
-    summary = compiled.summary
-    missing = "、".join(compiled.missing) or "なし"
-    return (f"### {run.plan.name} 点検報告書（案） 第{compiled.round}回確認\n\n"
-            f"- 案（PDF）: `{compiled.files['pdf']}`\n"
-            f"- 達成率: {summary['rate']}%（{summary['met']}/{summary['rated']}施策）\n"
-            f"- 未提出の所属: {missing}\n"
-            f"- 確認が必要な事項: {compiled.discrepancy_count}件（Artifacts の一覧、全件は "
-            f"`{compiled.files['discrepancies']}`）\n\n"
-            "内容を確認し、**approve**（承認）または **request_changes**（差し戻し）を選んでください。")

@@ -213,6 +213,19 @@ def notify_reviewers(run: CycleRun, compiled: Compiled, run_url: str) -> bool:
             for i, t in enumerate(targets)])
 
 
+def review_form_text(run: CycleRun, compiled: Compiled) -> str:
+    """The markdown above the review form in the Prefect UI."""
+    summary = compiled.summary
+    missing = "、".join(compiled.missing) or "なし"
+    return (f"### {run.plan.name} 点検報告書（案） 第{compiled.round}回確認\n\n"
+            f"- 案（PDF）: `{compiled.files['pdf']}`\n"
+            f"- 達成率: {summary['rate']}%（{summary['met']}/{summary['rated']}{run.plan.measure_label}）\n"
+            f"- 未提出の所属: {missing}\n"
+            f"- 確認が必要な事項: {compiled.discrepancy_count}件（Artifacts の一覧、全件は "
+            f"`{compiled.files['discrepancies']}`）\n\n"
+            "内容を確認し、**approve**（承認）または **request_changes**（差し戻し）を選んでください。")
+
+
 def record_decision(run: CycleRun, round: int, decision: str, reviewer: str, comments: str, run_url: str) -> None:
     with run.ledger() as ledger:
         ledger.record_review_decision(run.fiscal_year, round, decision, reviewer, comments)
