@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tenken import ledger as _ledger
 from tenken.config import DEFAULT_CONFIG, load_plan, load_results, results_path
-from tenken.core.aggregate import summarize
 from tenken.core.assessment import Assessment, assess
 from tenken.core.plan import Plan
 from tenken.core.results import Adjustment, MeasureResult, ReportText, ResultSet
@@ -69,6 +68,3 @@ def assess_cycle(fiscal_year: int, config_dir: Path | None = None, database_url:
     plan, results = load_cycle(fiscal_year, config_dir, database_url)
     return assess(plan, results)
 
-
-def summary_of(assessment: Assessment) -> dict:
-    return summarize(assessment)

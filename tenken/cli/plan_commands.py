@@ -10,7 +10,8 @@ import typer
 from tenken.cli.app import ConfigOption, YearOption, app, domain_errors, write_stdout
 from tenken.core.wareki import wareki_year
 from tenken.csvsafe import to_csv
-from tenken.services import assess_cycle, summary_of
+from tenken.core.aggregate import summarize
+from tenken.services import assess_cycle
 
 RATE_COLUMNS = ["key", "name", "department", "department_name", "indicator", "target", "actual",
                 "rule_rating", "self_rating", "rating", "adjustment_reason", "adjusted_by", "reason", "cause"]
@@ -50,7 +51,7 @@ def summary(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Achievement rates by pillar and sub-pillar, and the narrative figures of the report."""
-    figures = summary_of(assess_cycle(year, config))
+    figures = summarize(assess_cycle(year, config))
     write_stdout(json.dumps(figures, ensure_ascii=False, indent=2) if as_json else summary_table(figures))
 
 
