@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -61,11 +60,13 @@ class CycleRun(BaseModel):
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @cached_property
+    # Not cached on the instance: Prefect walks every task argument, and a CycleRun carrying a
+    # 40,000-measure plan cost 8 s per task call. load_plan caches per process instead.
+    @property
     def plan(self) -> Plan:
         return load_plan(self.config)
 
-    @cached_property
+    @property
     def settings(self) -> CycleSettings:
         return load_cycle_settings(self.config)
 
