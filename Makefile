@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages demo stop test bench clean
 
 setup: system-packages $(BIN)/tenken
 
@@ -27,9 +27,18 @@ $(BIN)/tenken: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The FY2020 cycle end to end on the bundled example; the report is published to site/.
+# The FY2020 cycle as a prefecture runs it: Prefect server, work pool, worker and deployments on this
+# machine (scripts/stack.sh), the site served on 127.0.0.1:8000. Pauses at the review and prints the run's
+# UI address; APPROVE=1 approves through the API and runs to publication. `make stop` ends it all.
+DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.0.0.1:4200 \
+	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed
+
 demo: setup
-	$(BIN)/tenken demo --approve
+	scripts/stack.sh start
+	$(DEMO_ENV) $(BIN)/tenken demo --deployed $(if $(APPROVE),--approve)
+
+stop:
+	scripts/stack.sh stop
 
 test: setup
 	$(BIN)/pytest -q
