@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
 
-.PHONY: setup system-packages demo stop test bench clean
+.PHONY: setup system-packages browser-packages demo stop test bench clean
 
 setup: system-packages $(BIN)/tenken
 
@@ -20,6 +20,11 @@ system-packages:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+browser-packages:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 $(BIN)/tenken: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -40,7 +45,7 @@ demo: setup
 stop:
 	scripts/stack.sh stop
 
-test: setup
+test: setup browser-packages
 	$(BIN)/pytest -q
 
 bench: setup
@@ -50,4 +55,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_cycle.py
 
 clean:
-	rm -rf var site out .pytest_cache
+	rm -rf var site out .pytest_cache test-artifacts

@@ -3,12 +3,15 @@
 # the process work pool "tenken" and one worker, the deployments, and the published site on a local web server.
 #   scripts/stack.sh start   start what is not running yet (idempotent), deploy
 #   scripts/stack.sh stop    stop everything `start` started, and check that nothing is left
+# TENKEN_PREFECT_PORT, TENKEN_SITE_PORT, TENKEN_RUN_DIR (pids, logs, PREFECT_HOME), TENKEN_SITE_DIR and
+# TENKEN_VAR_DIR move it elsewhere, so that the browser tests run their own beside a running demo.
 # Each service runs in its own session (setsid) so that stopping its process group also ends its children
 # (uvicorn under the server, flow-run processes under the worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-RUN=$ROOT/var/run
+RUN=${TENKEN_RUN_DIR:-$ROOT/var/run}
+SITE=${TENKEN_SITE_DIR:-$ROOT/site}
 BIN=$ROOT/.venv/bin
 PORT=${TENKEN_PREFECT_PORT:-4200}
 SITE_PORT=${TENKEN_SITE_PORT:-8000}
@@ -19,6 +22,8 @@ export PREFECT_UI_URL=${PREFECT_UI_URL:-http://127.0.0.1:$PORT}
 export PREFECT_HOME=$RUN/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export DO_NOT_TRACK=1
+# SQLite: a resume arriving while the worker and the paused run poll met "database is locked" at the default 10 s.
+export PREFECT_SERVER_DATABASE_TIMEOUT=${PREFECT_SERVER_DATABASE_TIMEOUT:-30}
 SERVICES="site worker server"
 
 descendants() {  # a process's children, grandchildren, ... (flow runs may start their own sessions)
@@ -26,16 +31,23 @@ descendants() {  # a process's children, grandchildren, ... (flow runs may start
   for child in $(pgrep -P "$1" || true); do echo "$child"; descendants "$child"; done
 }
 
-alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+# A killed process whose new parent has not reaped it yet is a zombie: it answers kill -0 but is gone.
+alive() {
+  local p
+  for p in "$@"; do
+    case "$(ps -o stat= -p "$p" 2>/dev/null)" in ''|Z*) ;; *) return 0 ;; esac
+  done
+  return 1
+}
 
-running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+running() { [ -f "$RUN/$1.pid" ] && alive "$(cat "$RUN/$1.pid")"; }
 
 launch() {  # name, command...
   local name=$1; shift
   if running "$name"; then echo "$name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
   setsid "$@" >"$RUN/$name.log" 2>&1 < /dev/null &
   echo $! >"$RUN/$name.pid"
-  echo "$name: started (pid $!, log var/run/$name.log)"
+  echo "$name: started (pid $!, log $RUN/$name.log)"
 }
 
 wait_for() {  # url, seconds
@@ -47,7 +59,7 @@ wait_for() {  # url, seconds
 }
 
 start() {
-  mkdir -p "$RUN" "$ROOT/site"
+  mkdir -p "$RUN" "$SITE"
   launch server "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
   wait_for "$PREFECT_API_URL/health" 90
   "$BIN/prefect" work-pool inspect tenken >/dev/null 2>&1 || "$BIN/prefect" work-pool create tenken --type process >/dev/null
@@ -57,8 +69,8 @@ start() {
     launch worker "$BIN/prefect" worker start --pool tenken --type process --name "tenken-$(hostname)"
   "$BIN/prefect" --no-prompt deploy --prefect-file deployments.yaml --all >"$RUN/deploy.log" 2>&1 \
     || { cat "$RUN/deploy.log" >&2; return 1; }
-  echo "deployments: $(grep -c 'View Deployment in UI' "$RUN/deploy.log" || true) deployed (log var/run/deploy.log)"
-  launch site "$BIN/python" -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$ROOT/site"
+  echo "deployments: $(grep -c 'View Deployment in UI' "$RUN/deploy.log" || true) deployed (log $RUN/deploy.log)"
+  launch site "$BIN/python" -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$SITE"
   wait_for "http://127.0.0.1:$SITE_PORT/" 20
   echo "Prefect UI: $PREFECT_UI_URL   site: http://127.0.0.1:$SITE_PORT/"
 }
@@ -71,6 +83,8 @@ stop() {
     kill -TERM -- "-$pid" $family 2>/dev/null || true
     for _ in $(seq 1 40); do alive $family || break; sleep 0.25; done
     alive $family && kill -KILL -- "-$pid" $family 2>/dev/null || true
+    sleep 0.2
+    if alive $family; then echo "$name: still running after SIGKILL:$family" >&2; continue; fi
     rm -f "$RUN/$name.pid"
     echo "$name: stopped"
   done

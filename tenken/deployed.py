@@ -40,8 +40,9 @@ def ui_address(flow_run_id: UUID) -> str:
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
+# _sync: callers may have an event loop running (Playwright's sync API does), where run_deployment would return a coroutine.
 def run_to_completion(name: str, parameters: dict, timeout: float = 300) -> FlowRun:
-    flow_run = run_deployment(name, parameters=parameters, timeout=timeout, poll_interval=1)
+    flow_run = run_deployment(name, parameters=parameters, timeout=timeout, poll_interval=1, _sync=True)
     if not flow_run.state or not flow_run.state.is_completed():
         raise DeployedRunFailed(f"{name}: {flow_run.name} ended {flow_run.state and flow_run.state.name}")
     return flow_run
@@ -61,6 +62,16 @@ def wait_for_state(flow_run_id: UUID, wanted: set[StateType], timeout: float = 3
     raise TimeoutError(f"flow run {flow_run_id} not {sorted(s.value for s in wanted)} after {timeout} s")
 
 
+def wait_for_pause(flow_run_id: UUID, pause_key: str, timeout: float = 300) -> FlowRun:
+    """The review run paused at a given round's form (e.g. 'review-2020-round-2')."""
+    deadline = time.monotonic() + timeout
+    while True:
+        flow_run = wait_for_state(flow_run_id, {StateType.PAUSED}, max(deadline - time.monotonic(), 0.1))
+        if flow_run.state.state_details.pause_key == pause_key:
+            return flow_run
+        time.sleep(0.5)
+
+
 def cancel_waiting_reviews() -> int:
     """A review left paused by an earlier demo would hold the deployment's only concurrency slot."""
     with get_client(sync_client=True) as client:
@@ -75,7 +86,7 @@ def cancel_waiting_reviews() -> int:
 
 def start_review(config_dir: str | None = None) -> FlowRun:
     """Trigger the review deployment and return its run once it is paused at the review form."""
-    flow_run = run_deployment(REVIEW, parameters=_parameters(config_dir), timeout=0)
+    flow_run = run_deployment(REVIEW, parameters=_parameters(config_dir), timeout=0, _sync=True)
     return wait_for_state(flow_run.id, {StateType.PAUSED})
 
 
