@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages browser-packages demo stop test bench clean
 
 setup: system-packages $(BIN)/tenken
 
@@ -21,17 +21,31 @@ system-packages:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+browser-packages:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 $(BIN)/tenken: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The FY2020 cycle end to end on the bundled example; the report is published to site/.
-demo: setup
-	$(BIN)/tenken demo --approve
+# The FY2020 cycle as a prefecture runs it: Prefect server, work pool, worker and deployments on this
+# machine (scripts/stack.sh), the site served on 127.0.0.1:8000. Pauses at the review and prints the run's
+# UI address; APPROVE=1 approves through the API and runs to publication. `make stop` ends it all.
+DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.0.0.1:4200 \
+	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed
 
-test: setup
+demo: setup
+	scripts/stack.sh start
+	$(DEMO_ENV) $(BIN)/tenken demo --deployed $(if $(APPROVE),--approve)
+
+stop:
+	scripts/stack.sh stop
+
+test: setup browser-packages
 	$(BIN)/pytest -q
 
 bench: setup
@@ -41,4 +55,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_cycle.py
 
 clean:
-	rm -rf var site out .pytest_cache
+	rm -rf var site out .pytest_cache test-artifacts

@@ -32,8 +32,7 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
         steps.show_compiled(run, compiled)
         steps.notify_reviewers(run, compiled, run_url)
         answer = pause_flow_run(
-            wait_for_input=ReviewDecision.with_initial_data(
-                description=review_form_text(run, compiled), decision="approve", reviewer=""),
+            wait_for_input=ReviewDecision.with_initial_data(description=review_form_text(run, compiled)),
             timeout=run.settings.review.timeout_days * 86400, poll_interval=POLL_SECONDS,
             key=f"review-{run.fiscal_year}-round-{round}")
         steps.record_decision(run, round, answer.decision, answer.reviewer, answer.comments, run_url)

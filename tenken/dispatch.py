@@ -4,8 +4,9 @@ Before sending, the run claims the item in the ledger (a unique row per request,
 (department, stage) reminder, per notice). A run that finds the item already sent does nothing.
 A run that finds a claim with no "sent" mark knows an earlier run stopped between sending and
 recording: it asks the channel for each message by its idempotency key and sends only what is
-not there. Deployments run one flow run per cycle at a time (concurrency limit 1), so a claim
-without a mark is never another run still sending.
+not there. The sending deployments run one flow run at a time (concurrency limit 1), so a claim
+without a mark is never another run still sending. (compile-and-review has no limit, see
+deployments.yaml; its notices are keyed by review round.)
 
 Limit: Slack file uploads carry no metadata, so after a crash in exactly that window a request's
 workbook may be uploaded twice; its message is never duplicated.

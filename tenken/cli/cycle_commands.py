@@ -17,6 +17,9 @@ from tenken.cli.app import app, domain_errors
 def demo(
     approve: Annotated[bool, typer.Option("--approve", help="A demo reviewer approves through the Prefect API.")]
     = False,
+    deployed: Annotated[bool, typer.Option(
+        "--deployed", help="Run through the deployments on the Prefect server at PREFECT_API_URL (see make demo).")]
+    = False,
 ) -> None:
     """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
 
@@ -24,6 +27,8 @@ def demo(
     Each run starts from an empty ledger and outbox in var/demo (or $TENKEN_VAR_DIR); the report is
     published to the site folder of config/kanagawa/cycle.yaml.
     """
+    if deployed:
+        return _deployed_demo(approve)
     os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
     var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(Path("var") / "demo")))
     shutil.rmtree(var, ignore_errors=True)
@@ -42,3 +47,27 @@ def demo(
     typer.echo(f"公表しました: {published_path(result)}")
     for kind, path in result["published"]["files"].items():
         typer.echo(f"  {kind}: {path}")
+
+
+def _deployed_demo(approve: bool) -> None:
+    """The worker runs the flows; this process plays the calendar, the departments and the reviewer.
+
+    The worker must have been started with the same TENKEN_VAR_DIR (make demo does both), since
+    the departments' files are delivered to the inbox there.
+    """
+    var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(Path("var") / "deployed"))).resolve()
+    shutil.rmtree(var, ignore_errors=True)
+    from tenken.deployed import run_cycle_until_review, ui_address, wait_for_publication
+    from tenken.review_client import answer_review
+
+    paused = run_cycle_until_review(progress=typer.echo)
+    typer.echo(f"\n確認待ち: {ui_address(paused.id)}")
+    if not approve:
+        typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。承認すると公表されます。")
+        return
+    answer_review(paused.id, "approve", "デモ確認者", "デモのため承認します。")
+    wait_for_publication(paused.id)
+    typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
+    from tenken.config import DEFAULT_CONFIG, load_cycle_settings
+
+    typer.echo(f"公表しました: {load_cycle_settings(DEFAULT_CONFIG).site_url}")

@@ -1,0 +1,117 @@
+"""Drive the FY2020 demo cycle through the deployments on a running Prefect server and worker.
+
+This plays what the calendar and the departments do in production: the yearly deployment is
+triggered with the fiscal year its April schedule would derive, each simulated collection day
+delivers that day's submissions to the inbox and runs the daily deployment with `today` set,
+then the review deployment runs and pauses for the reviewers. The flows themselves run in the
+worker's processes; this process shares with them only the var folder and the site.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter, \
+    FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.states import Cancelled
+
+from tenken.demo import COLLECTION_DAYS, FISCAL_YEAR, scenario
+from tenken.operations import deliver
+from tenken.runtime import CycleRun
+
+OPEN = "open-cycle/yearly-open"
+COLLECT = "collect-and-remind/daily-collect-and-remind"
+REVIEW = "compile-and-review/compile-and-review"
+
+
+class DeployedRunFailed(RuntimeError):
+    pass
+
+
+def ui_address(flow_run_id: UUID) -> str:
+    from prefect.settings import PREFECT_UI_URL
+
+    base = PREFECT_UI_URL.value() or "http://127.0.0.1:4200"
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+
+# _sync: callers may have an event loop running (Playwright's sync API does), where run_deployment would return a coroutine.
+def run_to_completion(name: str, parameters: dict, timeout: float = 300) -> FlowRun:
+    flow_run = run_deployment(name, parameters=parameters, timeout=timeout, poll_interval=1, _sync=True)
+    if not flow_run.state or not flow_run.state.is_completed():
+        raise DeployedRunFailed(f"{name}: {flow_run.name} ended {flow_run.state and flow_run.state.name}")
+    return flow_run
+
+
+def wait_for_state(flow_run_id: UUID, wanted: set[StateType], timeout: float = 300) -> FlowRun:
+    """Poll one flow run until it reaches one of `wanted`; a final state that is not wanted fails."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            flow_run = client.read_flow_run(flow_run_id)
+            if flow_run.state and flow_run.state.type in wanted:
+                return flow_run
+            if flow_run.state and flow_run.state.is_final():
+                raise DeployedRunFailed(f"{flow_run.name} ended {flow_run.state.name}")
+            time.sleep(0.5)
+    raise TimeoutError(f"flow run {flow_run_id} not {sorted(s.value for s in wanted)} after {timeout} s")
+
+
+def wait_for_pause(flow_run_id: UUID, pause_key: str, timeout: float = 300) -> FlowRun:
+    """The review run paused at a given round's form (e.g. 'review-2020-round-2')."""
+    deadline = time.monotonic() + timeout
+    while True:
+        flow_run = wait_for_state(flow_run_id, {StateType.PAUSED}, max(deadline - time.monotonic(), 0.1))
+        if flow_run.state.state_details.pause_key == pause_key:
+            return flow_run
+        time.sleep(0.5)
+
+
+def cancel_waiting_reviews() -> int:
+    """A review left paused by an earlier demo would hold the deployment's only concurrency slot."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[REVIEW.split("/")[1]])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.PAUSED, StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]))))
+        for flow_run in runs:
+            client.set_flow_run_state(flow_run.id, Cancelled(message="新しいデモの開始により取り消し"), force=True)
+    return len(runs)
+
+
+def start_review(config_dir: str | None = None) -> FlowRun:
+    """Trigger the review deployment and return its run once it is paused at the review form."""
+    flow_run = run_deployment(REVIEW, parameters=_parameters(config_dir), timeout=0, _sync=True)
+    return wait_for_state(flow_run.id, {StateType.PAUSED})
+
+
+def run_cycle_until_review(config_dir: str | None = None,
+                           progress: Callable[[str], None] = lambda _: None) -> FlowRun:
+    """Open, collect on every demo day and compile: returns the review run paused for reviewers."""
+    cancel_waiting_reviews()
+    run = CycleRun(fiscal_year=FISCAL_YEAR, config_dir=config_dir)
+    arrivals = scenario(run)
+    run_to_completion(OPEN, _parameters(config_dir))
+    progress("開始: 各所属へ依頼ファイルを送付しました")
+    for day in COLLECTION_DAYS:
+        delivered = deliver(run, arrivals.get(day.isoformat(), []))
+        run_to_completion(COLLECT, {**_parameters(config_dir), "today": day.isoformat()})
+        progress(f"{day.isoformat()}: 受付・督促（到着 {delivered} 件）")
+    return start_review(config_dir)
+
+
+def wait_for_publication(flow_run_id: UUID, timeout: float = 300) -> FlowRun:
+    return wait_for_state(flow_run_id, {StateType.COMPLETED}, timeout)
+
+
+def _parameters(config_dir: str | None) -> dict:
+    # The April schedule derives the year that just closed; the demo replays FY2020 from 2021.
+    parameters: dict = {"fiscal_year": FISCAL_YEAR}
+    if config_dir:
+        parameters["config_dir"] = config_dir
+    return parameters

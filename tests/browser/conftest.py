@@ -1,0 +1,102 @@
+"""A Prefect server with its UI, a worker and the deployments (scripts/stack.sh, on free ports and in
+temporary folders), and a headless Debian chromium driven by Playwright.
+
+The test harness serves the API only, so the UI gets a real `prefect server start`. Screenshots go to
+test-artifacts/browser/ for a person to look at after a run.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.flows.conftest import KANAGAWA, config_copy
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port, self.site_port = free_port(), free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.ui_url = f"http://127.0.0.1:{self.port}"
+        self.site_url = f"http://127.0.0.1:{self.site_port}"
+        self.config = config_copy(KANAGAWA, tmp)  # publishes to tmp/site, which the stack serves
+        self.env = {**os.environ, "TENKEN_PREFECT_PORT": str(self.port), "TENKEN_SITE_PORT": str(self.site_port),
+                    "TENKEN_RUN_DIR": str(tmp / "run"), "TENKEN_SITE_DIR": str(tmp / "site"),
+                    "TENKEN_VAR_DIR": str(tmp / "var"), "TENKEN_REVIEW_POLL_SECONDS": "1",
+                    "TENKEN_SLACK_SECRET_BLOCK": "", "PREFECT_API_URL": self.api_url, "PREFECT_UI_URL": self.ui_url}
+        # TENKEN_DATABASE_URL and PREFECT_API_DATABASE_CONNECTION_URL pass through: scripts/postgres-suite.sh
+        # runs these tests again with both on PostgreSQL.
+        self.env.pop("SLACK_BOT_TOKEN", None)
+        self.ledger_url = os.environ.get("TENKEN_DATABASE_URL") or f"sqlite:///{tmp / 'var' / 'tenken.db'}"
+
+    def run(self, action: str) -> None:
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), action], env=self.env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    # Not under pytest's basetemp: another pytest session of the same user may rotate it away meanwhile.
+    deployed = Stack(Path(tempfile.mkdtemp(prefix="tenken-stack-")))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("TENKEN_VAR_DIR", deployed.env["TENKEN_VAR_DIR"])
+    try:
+        deployed.run("start")
+        with temporary_settings({PREFECT_API_URL: deployed.api_url, PREFECT_UI_URL: deployed.ui_url}):
+            yield deployed
+    finally:
+        deployed.run("stop")
+        monkeypatch.undo()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for log in (deployed.tmp / "run").glob("*.log"):
+            shutil.copy(log, ARTIFACTS / f"stack-{log.name}")
+        shutil.rmtree(deployed.tmp, ignore_errors=True)
+
+
+# Module scope, not session: while Playwright's sync API is open its event loop runs in this thread, and
+# Prefect calls in later test modules would then return coroutines instead of results.
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
