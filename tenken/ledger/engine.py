@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -66,7 +68,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         if path is not None:
             # WAL: readers never wait for the one writer; NORMAL is durable at checkpoints in WAL mode.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
@@ -80,6 +82,24 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _use_wal(cursor, attempts: int = 200) -> None:
+    """Switch a SQLite file to WAL (it persists in the file, so usually there is nothing to do).
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once rather
+    than waiting, so two first opens of a new ledger would race: retry until one of them has won.
+    """
+    for _ in range(attempts):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise sqlite3.OperationalError("could not switch the ledger to WAL mode: database stays locked")
 
 
 def _config() -> Config:

@@ -119,3 +119,23 @@ def test_a_new_ledger_opened_by_several_processes_at_once_is_migrated_once(ledge
     workers = [context.Process(target=_process_open, args=(ledger_url, barrier, results)) for _ in range(4)]
     revisions = _run_all(workers, results)
     assert revisions == [head_revision()] * 4
+
+
+def test_threads_opening_a_new_sqlite_ledger_at_once_all_succeed(tmp_path):
+    """Switching a new file to WAL races between first opens; each must wait its turn, not fail."""
+    failures = []
+
+    def open_it(url):
+        try:
+            Ledger.open(url).close()
+        except Exception as exc:  # the assertion below shows what went wrong
+            failures.append(repr(exc))
+
+    for attempt in range(20):
+        url = f"sqlite:///{tmp_path / f'ledger-{attempt}.db'}"
+        threads = [threading.Thread(target=open_it, args=(url,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
