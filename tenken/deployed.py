@@ -73,7 +73,7 @@ def wait_for_pause(flow_run_id: UUID, pause_key: str, timeout: float = 300) -> F
 
 
 def cancel_waiting_reviews() -> int:
-    """A review left paused by an earlier demo would hold the deployment's only concurrency slot."""
+    """Cancel reviews an earlier demo left waiting, so that only this demo's review can be answered."""
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[REVIEW.split("/")[1]])),
