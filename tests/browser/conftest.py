@@ -40,7 +40,10 @@ class Stack:
         self.env = {**os.environ, "TENKEN_PREFECT_PORT": str(self.port), "TENKEN_SITE_PORT": str(self.site_port),
                     "TENKEN_RUN_DIR": str(tmp / "run"), "TENKEN_SITE_DIR": str(tmp / "site"),
                     "TENKEN_VAR_DIR": str(tmp / "var"), "TENKEN_REVIEW_POLL_SECONDS": "1",
-                    "TENKEN_SLACK_SECRET_BLOCK": "", "PREFECT_API_URL": self.api_url, "PREFECT_UI_URL": self.ui_url}
+                    "TENKEN_SLACK_SECRET_BLOCK": "", "PREFECT_API_URL": self.api_url, "PREFECT_UI_URL": self.ui_url,
+                    # The tests trigger every run themselves; the scheduler would only add writers that
+                    # contend for the server's SQLite file with the resume the tests are waiting on.
+                    "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
         # TENKEN_DATABASE_URL and PREFECT_API_DATABASE_CONNECTION_URL pass through: scripts/postgres-suite.sh
         # runs these tests again with both on PostgreSQL.
         self.env.pop("SLACK_BOT_TOKEN", None)

@@ -29,8 +29,23 @@ def answer_in_the_ui(page, stack, flow_run_id, decision: str, comments: str, rev
     dialog.get_by_text("点検報告書（案）").first.wait_for(timeout=30_000)
     fill_review_form(dialog, decision, comments, reviewer)
     screenshot(page, f"{shot}-form")
-    dialog.get_by_role("button", name="Submit").click()
-    dialog.wait_for(state="hidden", timeout=60_000)
+    submit_until_accepted(dialog)
+
+
+def submit_until_accepted(dialog, attempts: int = 3) -> None:
+    """Press Submit; when the server answered an error (Prefect's SQLite may report 'database is
+    locked' under load, and the UI shows "Something went wrong"), press it again, as a person would.
+    The run's state is checked by the caller either way."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        dialog.get_by_role("button", name="Submit").click()
+        try:
+            dialog.wait_for(state="hidden", timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
 
 
 def fill_review_form(dialog, decision: str, comments: str, reviewer: str) -> None:
