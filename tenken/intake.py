@@ -14,15 +14,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenken.core.errors import DomainError
+from tenken.core.errors import CellProblem, DomainError
 from tenken.files import sha256_file, write_atomically
 from tenken.core.plan import Plan
 from tenken.core.results import Adjustment
-from tenken.ledger import Ledger, NewSubmission, ProblemRecord, SubmissionRecord
+from tenken.ledger import Ledger, NewSubmission, SubmissionRecord
 from tenken.workbook.answers import answer_text, marked_workbook
 from tenken.workbook.reader import DEFAULT_READER, READERS, read_csv, read_workbook
 from tenken.workbook.safety import DEFAULT_LIMITS, OLE_MAGIC, ZIP_MAGIC, Limits, Refused, check_size
-from tenken.workbook.submission import CellProblem, PlanIndex, Reading, interpret
+from tenken.workbook.submission import PlanIndex, Reading, interpret
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv", ".txt")
@@ -130,8 +130,7 @@ class Intake:
             fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=path.name[:500],
             source=source or str(path.resolve()), channel=self.channel, file_format=file_format,
             department=reading.department, accepted=reading.accepted, results=reading.results,
-            problems=tuple(ProblemRecord(p.message, p.sheet, p.cell, p.measure, p.field, p.part)
-                           for p in reading.problems),
+            problems=tuple(reading.problems),
             sender=sender))
         return self._answer(path, data, record)
 
@@ -150,7 +149,7 @@ class Intake:
                       name: str | None) -> IntakeOutcome:
         folder = self.answers_dir / str(self.fiscal_year) / (record.department or "unidentified")
         stem = f"{record.id:05d}-{Path(record.file_name).stem}"
-        problems = [CellProblem(p.message, p.sheet, p.cell, p.measure, p.field, p.part) for p in record.problems]
+        problems = list(record.problems)
         marked_path = folder / f"{stem}-確認結果.xlsx"
         marked = None
         # Only a workbook that passed the safety checks has located problems; nothing else is reopened.

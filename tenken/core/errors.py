@@ -22,6 +22,21 @@ class Problem:
         return self.message
 
 
+@dataclass(frozen=True)
+class CellProblem:
+    """A finding about a submitted file, located in it (sheet and cell) when it can be.
+
+    The workbook reader makes them, the ledger stores them, the answers to departments print them.
+    """
+
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    measure: str | None = None
+    field: str | None = None
+    part: int | None = None
+
+
 class ValidationFailed(DomainError):
     """A results set cannot be accepted; `problems` lists every finding, not just the first."""
 

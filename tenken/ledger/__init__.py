@@ -13,7 +13,6 @@ from .repository import (
                          Ledger,
                          NewSubmission,
                          OutboundRecord,
-                         ProblemRecord,
                          PublicationRecord,
                          ReviewRecord,
                          SubmissionRecord,
@@ -21,6 +20,6 @@ from .repository import (
 
 __all__ = [
     "ACCEPTED", "ENV_URL", "REJECTED", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission",
-    "OutboundRecord", "ProblemRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "database_url",
+    "OutboundRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "database_url",
     "exists",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tenken.core.assessment import Assessment
-from tenken.core.errors import DomainError
+from tenken.core.errors import CellProblem, DomainError
 from tenken.core.results import MeasureResult
 
 from . import engine as _engine
@@ -49,18 +49,6 @@ class LedgerError(DomainError):
 
 
 @dataclass(frozen=True)
-class ProblemRecord:
-    """One reason a submission was refused, located in the file when it can be."""
-
-    message: str
-    sheet: str | None = None
-    cell: str | None = None
-    measure: str | None = None
-    field: str | None = None
-    part: int | None = None
-
-
-@dataclass(frozen=True)
 class CycleRecord:
     fiscal_year: int
     plan_name: str
@@ -83,7 +71,7 @@ class NewSubmission:
     department: str | None
     accepted: bool
     results: tuple[MeasureResult, ...] = ()
-    problems: tuple[ProblemRecord, ...] = ()
+    problems: tuple[CellProblem, ...] = ()
     sender: str | None = None
 
 
@@ -101,7 +89,7 @@ class SubmissionRecord:
     channel: str
     sender: str | None
     file_format: str
-    problems: tuple[ProblemRecord, ...] = ()
+    problems: tuple[CellProblem, ...] = ()
     duplicate: bool = False  # the same bytes had already been recorded for this cycle
 
     @property
@@ -155,8 +143,8 @@ def _submission_record(row: Submission, fiscal_year: int, problems=(), duplicate
         duplicate=duplicate)
 
 
-def _problem_record(row: ValidationProblem) -> ProblemRecord:
-    return ProblemRecord(message=row.message, sheet=row.sheet, cell=row.cell, measure=row.measure, field=row.field,
+def _problem_record(row: ValidationProblem) -> CellProblem:
+    return CellProblem(message=row.message, sheet=row.sheet, cell=row.cell, measure=row.measure, field=row.field,
                          part=row.part)
 
 
@@ -291,7 +279,7 @@ class Ledger:
         return self._retrying(work)
 
     @staticmethod
-    def _problems(session: Session, submission_id: int) -> list[ProblemRecord]:
+    def _problems(session: Session, submission_id: int) -> list[CellProblem]:
         rows = session.scalars(select(ValidationProblem).where(ValidationProblem.submission_id == submission_id)
                                .order_by(ValidationProblem.seq))
         return [_problem_record(r) for r in rows]
@@ -312,7 +300,7 @@ class Ledger:
             if department is not None:
                 query = query.where(Submission.department == department)
             rows = list(session.scalars(query.order_by(Submission.id)))
-            problems: dict[int, list[ProblemRecord]] = {}
+            problems: dict[int, list[CellProblem]] = {}
             rejected = [r.id for r in rows if r.status == REJECTED]
             if rejected:
                 for p in session.scalars(select(ValidationProblem).where(

@@ -13,7 +13,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from .layout import HEADER_ROW, INPUT_SHEET
-from .submission import CellProblem
+from tenken.core.errors import CellProblem
 from .writer import set_text, workbook_bytes
 
 PROBLEM_FILL = PatternFill("solid", fgColor="F8CBAD")

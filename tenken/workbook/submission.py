@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tenken.core.assessment import check
+from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ResultSet
 from tenken.core.wareki import wareki_year
@@ -52,16 +53,6 @@ class Form:
     rows: tuple[FormRow, ...]
     strict: bool  # workbook: fixed cells exactly as requested; CSV: fixed cells may be left blank
     stray_formulas: tuple[FormCell, ...] = ()  # formulas outside the rows and columns of the form
-
-
-@dataclass(frozen=True)
-class CellProblem:
-    message: str
-    sheet: str | None = None
-    cell: str | None = None
-    measure: str | None = None
-    field: str | None = None
-    part: int | None = None
 
 
 @dataclass(frozen=True)

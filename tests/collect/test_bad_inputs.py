@@ -274,7 +274,7 @@ def test_a_path_that_does_not_exist_is_a_clear_cli_error(db_url, tmp_path):
 
 def test_an_unreadable_copy_is_not_reopened(tmp_path):
     from tenken.workbook.answers import marked_workbook
-    from tenken.workbook.submission import CellProblem
+    from tenken.core.errors import CellProblem
 
     assert marked_workbook(b"not a workbook", [CellProblem("x", "実績入力", "H7")]) is None
 

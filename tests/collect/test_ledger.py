@@ -12,7 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from tenken.core.results import MeasureResult
-from tenken.ledger import Ledger, NewSubmission, ProblemRecord
+from tenken.core.errors import CellProblem
+from tenken.ledger import Ledger, NewSubmission
 from tenken.ledger.engine import MIGRATIONS
 from tenken.ledger.models import Base
 
@@ -33,7 +34,7 @@ def submission(sha: str, department: str = "tourism", accepted: bool = True, act
         accepted=accepted,
         results=(MeasureResult(measure="I-1-イ-2", actual=(actual,), reason="理由", cause="covid"),)
         if accepted else (),
-        problems=() if accepted else (ProblemRecord("誤り", "実績入力", "H9", "I-1-イ-2", "actual", None),),
+        problems=() if accepted else (CellProblem("誤り", "実績入力", "H9", "I-1-イ-2", "actual", None),),
         **fields)
 
 
