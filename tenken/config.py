@@ -18,9 +18,9 @@ from tenken.core.errors import DomainError
 from tenken.core.numbering import key_part, label
 from tenken.core.plan import Level, Measure, Node, Plan, YearPlan
 from tenken.core.results import ResultSet
+from tenken.resources import EXAMPLE_CONFIG
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "kanagawa"
+DEFAULT_CONFIG = EXAMPLE_CONFIG
 
 
 class ConfigError(DomainError):

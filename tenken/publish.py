@@ -17,11 +17,10 @@ from pathlib import Path
 import fsspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from tenken.config import PROJECT_ROOT
+from tenken.resources import SITE_TEMPLATES
 from tenken.core.wareki import wareki_year
 from tenken.files import sha256_file
 
-SITE_TEMPLATES = PROJECT_ROOT / "templates" / "site"
 _KIND_LABELS = {"pdf": "報告書（PDF）", "html": "報告書（HTML）", "csv": "別紙 オープンデータ（CSV）",
                 "json": "別紙 オープンデータ（JSON）", "dictionary": "項目定義"}
 
@@ -35,9 +34,10 @@ class Published:
 
 
 def _filesystem(target: str):
-    """An fsspec filesystem and root path; a bare relative path is a folder of the project."""
+    """An fsspec filesystem and root path. A relative folder is refused: the caller decides what it is
+    relative to (Settings.publish_target resolves it under the var folder)."""
     if "://" not in target and not Path(target).is_absolute():
-        target = str(PROJECT_ROOT / target)
+        raise ValueError(f"publish target must be absolute or a URL: {target!r}")
     return fsspec.core.url_to_fs(target)
 
 

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from tenken.config import PROJECT_ROOT
+from tenken.resources import MESSAGE_TEMPLATES
 from tenken.core.wareki import wareki_date, wareki_year
 
-TEMPLATE_DIR = PROJECT_ROOT / "templates" / "messages"
+TEMPLATE_DIR = MESSAGE_TEMPLATES
 _TOKYO = ZoneInfo("Asia/Tokyo")
 _WEEKDAYS = "月火水木金土日"
 _STAGE = re.compile(r"^(?:(before)_(\d+)|(due)_today|(overdue)_(\d+))$")

@@ -16,9 +16,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from tenken.config import PROJECT_ROOT
+from tenken.resources import REPORT_TEMPLATES
 
-TEMPLATES = PROJECT_ROOT / "templates" / "report"
+TEMPLATES = REPORT_TEMPLATES
 PDF_VARIANT = "pdf/ua-1"
 
 

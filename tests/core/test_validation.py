@@ -114,7 +114,7 @@ def test_every_problem_is_reported_at_once():
 
 def write_bad_example(tmp_path, mutate) -> str:
     config = tmp_path / "kanagawa"
-    shutil.copytree(ROOT / "config" / "kanagawa", config)
+    shutil.copytree(ROOT / "tenken" / "examples" / "kanagawa", config)
     path = config / "results" / "2020.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     mutate(data["results"])

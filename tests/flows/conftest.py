@@ -54,6 +54,6 @@ def point_at(monkeypatch, slack: SlackStandIn) -> None:
     tenken.notify._slack_notifier.cache_clear()
 
 
-KANAGAWA = ROOT / "config" / "kanagawa"
+KANAGAWA = ROOT / "tenken" / "examples" / "kanagawa"
 CITY = ROOT / "tests" / "fixtures" / "city_plan"
 FAST_RETRIES = FixedValueRetryIntervalCalculator(0)
