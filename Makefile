@@ -40,7 +40,7 @@ DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.
 
 demo: setup
 	scripts/stack.sh start
-	$(DEMO_ENV) $(BIN)/tenken demo --deployed $(if $(APPROVE),--approve)
+	$(DEMO_ENV) $(BIN)/tenken-demo --deployed $(if $(APPROVE),--approve)
 
 stop:
 	scripts/stack.sh stop

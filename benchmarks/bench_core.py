@@ -38,7 +38,7 @@ def main() -> None:
         figures = summarize(assess(fresh, results))
         timings.append(time.perf_counter() - started)
     print(f"rate + aggregate: median {statistics.median(timings):.3f} s "
-          f"(min {min(timings):.3f}, max {max(timings):.3f}, runs {args.runs}); rate {figures['rate']}%")
+          f"(min {min(timings):.3f}, max {max(timings):.3f}, runs {args.runs}); rate {figures.rate}%")
 
 
 if __name__ == "__main__":

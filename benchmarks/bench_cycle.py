@@ -79,35 +79,39 @@ def main() -> None:
     from flows.compile_and_review import compile_and_review
     from flows.open_cycle import open_cycle
     from tenken.core.aggregate import summarize
-    from tenken.demo import department_results
-    from tenken.operations import current_assessment
-    from tenken.review_client import answer_review, wait_for_paused_review
-    from tenken.runtime import CycleRun
+    from tenken.config import load_cycle_settings, load_plan
+    from tenken.services import Cycle
+    from tenken.services.compiling import current_assessment
+    from tenken.services.opening import department_results
+    from tenken.settings import Settings
     from tenken.workbook.writer import request_file_name, request_workbook
+    from tenken_demo.review_client import answer_review, wait_for_paused_review
 
-    run = CycleRun(fiscal_year=YEAR, config_dir=str(config))
-    print(f"plan: {len(run.plan.measures)} measures, {len(run.plan.departments)} departments; files in {folder}")
+    settings = Settings.resolve(config_dir=config)
+    plan, deadline = load_plan(config), load_cycle_settings(config).deadline_for(YEAR)
+    print(f"plan: {len(plan.measures)} measures, {len(plan.departments)} departments; files in {folder}")
     with prefect_test_harness(server_startup_timeout=120):
         started = time.perf_counter()
         state = open_cycle(YEAR, str(config), return_state=True)
         report("open-cycle", time.perf_counter() - started, state.state_details.flow_run_id)
 
         started = time.perf_counter()
-        results = synthetic_results(run.plan)
-        inbox = run.folder("inbox")
-        for department in run.plan.departments:
-            filled = department_results(run.plan, results, department.key)
+        results = synthetic_results(plan)
+        inbox = settings.cycle_dir(YEAR) / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        for department in plan.departments:
+            filled = department_results(plan, results, department.key)
             (inbox / request_file_name(YEAR, department.key)).write_bytes(
-                request_workbook(run.plan, YEAR, department.key, run.deadline, filled))
+                request_workbook(plan, YEAR, department.key, deadline, filled))
         print(f"{'(departments fill workbooks)':<32} {time.perf_counter() - started:7.1f} s   not part of the cycle")
 
         started = time.perf_counter()
-        state = collect_and_remind(YEAR, run.deadline, str(config), return_state=True)
+        state = collect_and_remind(YEAR, deadline, str(config), return_state=True)
         report("collect-and-remind (intake)", time.perf_counter() - started, state.state_details.flow_run_id)
 
         started = time.perf_counter()
-        assessment = current_assessment(run, allow_missing=True)
-        summarize(assessment)
+        with Cycle.opened(settings, YEAR, sending=False) as cycle:
+            summarize(current_assessment(cycle, allow_missing=True))
         print(f"{'(load from ledger + rate)':<32} {time.perf_counter() - started:7.1f} s   measured outside Prefect")
 
         paused_at: dict[str, float] = {}

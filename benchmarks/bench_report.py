@@ -22,7 +22,7 @@ from tenken.core.assessment import Assessment, assess
 from tenken.core.results import ResultSet
 from tenken.report.context import build_context
 from tenken.report.render import render_html, render_pdf
-from tenken.services import assess_cycle
+from tenken.services.results import assess_cycle
 
 
 def font_subsetting() -> str:

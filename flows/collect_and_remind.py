@@ -4,9 +4,8 @@ from datetime import date
 
 from prefect import flow
 
+from flows import settings_for, year_or_last_closed
 from tasks import cycle as steps
-from tenken.core.cycle import fiscal_year_closed_before
-from tenken.runtime import CycleRun
 
 
 @flow(name="collect-and-remind", log_prints=True)
@@ -14,6 +13,6 @@ def collect_and_remind(fiscal_year: int | None = None, today: date | None = None
                        config_dir: str | None = None) -> dict:
     """Take in what arrived, then remind every department still missing (the reminder due today)."""
     today = today or date.today()
-    run = CycleRun(fiscal_year=fiscal_year or fiscal_year_closed_before(today), config_dir=config_dir)
-    intake = steps.take_in(run)
-    return {"intake": intake, "reminders": steps.send_reminders(run, today)}
+    settings, year = settings_for(config_dir), year_or_last_closed(fiscal_year, today)
+    intake = steps.take_in(settings, year)
+    return {"intake": intake, "reminders": steps.send_reminders(settings, year, today)}

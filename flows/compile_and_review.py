@@ -1,20 +1,13 @@
 from __future__ import annotations
 
-import os
-from datetime import date
-
 from prefect import flow
 from prefect.flow_runs import pause_flow_run
 from prefect.runtime import flow_run
 
+from flows import settings_for, year_or_last_closed
 from flows.publish import publish
 from flows.review import ReviewDecision
 from tasks import cycle as steps
-from tenken.core.cycle import fiscal_year_closed_before
-from tenken.operations import review_form_text
-from tenken.runtime import CycleRun
-
-POLL_SECONDS = int(os.environ.get("TENKEN_REVIEW_POLL_SECONDS", "10"))
 
 
 @flow(name="compile-and-review", log_prints=True)
@@ -24,20 +17,19 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
 
     Approval leads straight to publication (the reviewers' Resume is the last human step).
     """
-    run = CycleRun(fiscal_year=fiscal_year or fiscal_year_closed_before(date.today()), config_dir=config_dir)
+    settings, year = settings_for(config_dir), year_or_last_closed(fiscal_year)
     run_url = flow_run.ui_url or ""
     while True:
-        round = steps.next_round(run)
-        compiled = steps.compile_draft(run, round)
-        steps.show_compiled(run, compiled)
-        steps.notify_reviewers(run, compiled, run_url)
+        round = steps.next_round(settings, year)
+        compiled = steps.compile_draft(settings, year, round)
+        steps.show_compiled(settings, year, compiled)
+        steps.notify_reviewers(settings, year, compiled, run_url)
+        form = steps.review_form(settings, year, compiled)
         answer = pause_flow_run(
-            wait_for_input=ReviewDecision.with_initial_data(description=review_form_text(run, compiled)),
-            timeout=run.settings.review.timeout_days * 86400, poll_interval=POLL_SECONDS,
-            key=f"review-{run.fiscal_year}-round-{round}")
-        steps.record_decision(run, round, answer.decision, answer.reviewer, answer.comments, run_url)
+            wait_for_input=ReviewDecision.with_initial_data(description=form.description),
+            timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds, key=f"review-{year}-round-{round}")
+        steps.record_decision(settings, year, round, answer.decision, answer.reviewer, answer.comments, run_url)
         if answer.decision == "approve":
-            published = publish(run.fiscal_year, config_dir) if publish_on_approval else None
-            return {"round": round, "reviewer": answer.reviewer, "summary": compiled.summary,
+            published = publish(year, config_dir) if publish_on_approval else None
+            return {"round": round, "reviewer": answer.reviewer, "summary": compiled.summary.to_dict(),
                     "published": published}
-

@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=${TENKEN_RUN_DIR:-$ROOT/var/run}
-SITE=${TENKEN_SITE_DIR:-$ROOT/site}
+VAR=${TENKEN_VAR_DIR:-$ROOT/var/deployed}
+# cycle.yaml's relative publish_target ("site") is a folder of the var folder.
+SITE=${TENKEN_SITE_DIR:-$VAR/site}
 BIN=$ROOT/.venv/bin
 PORT=${TENKEN_PREFECT_PORT:-4200}
 SITE_PORT=${TENKEN_SITE_PORT:-8000}
@@ -64,7 +66,7 @@ start() {
   wait_for "$PREFECT_API_URL/health" 90
   "$BIN/prefect" work-pool inspect tenken >/dev/null 2>&1 || "$BIN/prefect" work-pool create tenken --type process >/dev/null
   # The worker's flow runs and the driver (tenken demo --deployed) share this var folder and the site.
-  TENKEN_VAR_DIR=${TENKEN_VAR_DIR:-$ROOT/var/deployed} TENKEN_REVIEW_POLL_SECONDS=${TENKEN_REVIEW_POLL_SECONDS:-2} \
+  TENKEN_VAR_DIR=$VAR TENKEN_REVIEW_POLL_SECONDS=${TENKEN_REVIEW_POLL_SECONDS:-2} \
     PREFECT_WORKER_QUERY_SECONDS=1 PREFECT_WORKER_PREFETCH_SECONDS=5 \
     launch worker "$BIN/prefect" worker start --pool tenken --type process --name "tenken-$(hostname)"
   "$BIN/prefect" --no-prompt deploy --prefect-file deployments.yaml --all >"$RUN/deploy.log" 2>&1 \

@@ -13,11 +13,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from tenken.core.cycle import CycleSettings
+from tenken.cycle_config import CycleSettings
 from tenken.core.errors import DomainError
 from tenken.core.numbering import key_part, label
 from tenken.core.plan import Level, Measure, Node, Plan, YearPlan
 from tenken.core.results import ResultSet
+from tenken.notify.recipient import Directory, Recipient
 from tenken.resources import EXAMPLE_CONFIG
 
 DEFAULT_CONFIG = EXAMPLE_CONFIG
@@ -93,8 +94,10 @@ def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str,
 
 
 def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
-    """Build a Plan from the parsed YAML of plan.yaml and departments.yaml."""
+    """Build a Plan from the parsed YAML of plan.yaml and departments.yaml (contacts are left to the Directory)."""
     try:
+        _check_department_entries(raw_departments)
+        raw_departments = [{"key": d.get("key"), "name": d.get("name")} for d in raw_departments]
         levels = tuple(Level.model_validate(level) for level in raw["levels"])
         names = {d["name"]: d["key"] for d in raw_departments}
         names.update({d["key"]: d["key"] for d in raw_departments})
@@ -112,6 +115,31 @@ def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
         raise ConfigError(f"計画の設定に誤りがあります:\n{exc}") from None
     except KeyError as exc:
         raise ConfigError(f"計画の設定に {exc} がありません") from None
+
+
+_DEPARTMENT_FIELDS = {"key", "name", "slack", "email", "escalation"}
+
+
+def _check_department_entries(raw_departments: list) -> None:
+    for entry in raw_departments:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"departments.yaml: each department must be a mapping, not {entry!r}")
+        unknown = sorted(set(entry) - _DEPARTMENT_FIELDS)
+        if unknown:
+            raise ConfigError(f"departments.yaml: department {entry.get('key')!r} has unknown fields {unknown}")
+
+
+def load_directory(config_dir: Path = DEFAULT_CONFIG) -> Directory:
+    """How to reach each department and its escalation contact (departments.yaml)."""
+    raw = (_read_yaml(Path(config_dir) / "departments.yaml") or {}).get("departments", [])
+    _check_department_entries(raw)
+    try:
+        departments = {d["key"]: Recipient(name=d.get("name"), slack=d.get("slack"), email=d.get("email"))
+                       for d in raw}
+        escalations = {d["key"]: Recipient.model_validate(d["escalation"]) for d in raw if d.get("escalation")}
+    except (ValidationError, KeyError) as exc:
+        raise ConfigError(f"departments.yaml の連絡先に誤りがあります:\n{exc}") from None
+    return Directory(departments, escalations)
 
 
 def load_plan(config_dir: Path = DEFAULT_CONFIG) -> Plan:

@@ -109,10 +109,10 @@ class Intake:
             lowered = name.lower()
             if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
                 file_format = "xlsx"
-                form = read_workbook(data, self.limits, self.reader)
+                form = read_workbook(data, self.limits, self.reader, self.plan.measure_label)
             elif lowered.endswith(CSV_SUFFIXES):
                 file_format = "csv"
-                form = read_csv(data, self.limits)
+                form = read_csv(data, self.limits, self.plan.measure_label)
             else:
                 raise Refused("受け付けられるのは、お送りした依頼ファイル（Excel ブック .xlsx）か CSV（.csv）です。")
         except Refused as refusal:
@@ -161,6 +161,7 @@ class Intake:
         answer_path = folder / f"{stem}-回答.txt"
         if not answer_path.exists():
             letter = answer_text(record.file_name, problems, name, record.received_at,
-                                 marked.name if marked else None, f"{self.fiscal_year}-{record.id:05d}")
+                                 marked.name if marked else None, f"{self.fiscal_year}-{record.id:05d}",
+                                 self.plan.measure_label)
             write_atomically(answer_path, letter.encode("utf-8"))
         return IntakeOutcome(path, record, name, answer_path, marked)

@@ -1,15 +1,26 @@
-"""The `tenken` command: the Typer application and the options every command shares."""
+"""The `tenken` command: the Typer application and the options every command shares.
+
+Every command is an entry point: it resolves the Settings once from its flags and the environment
+(`settings(...)`) and hands them to the service layer. Heavy libraries (pandas, SQLAlchemy, openpyxl,
+WeasyPrint) are imported inside the commands, so that `tenken --help` answers at once.
+"""
 
 from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, TypeVar
+from typing import TYPE_CHECKING, Annotated, Callable, TypeVar
 
 import typer
 
 from tenken.core.errors import DomainError, ValidationFailed
+
+if TYPE_CHECKING:
+    from tenken.ledger import Ledger
+    from tenken.settings import Settings
 
 app = typer.Typer(
     name="tenken",
@@ -23,11 +34,42 @@ app = typer.Typer(
 YearOption = Annotated[int, typer.Option("--year", "-y", help="Fiscal year, e.g. 2020 for 令和2年度.")]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Plan configuration folder (default: the bundled Kanagawa example).",
+    typer.Option("--config", "-c", envvar="TENKEN_CONFIG_DIR", show_envvar=True,
+                 help="Plan configuration folder (default: the bundled Kanagawa example).",
                  exists=True, file_okay=False, dir_okay=True),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="TENKEN_DATABASE_URL", show_envvar=True,
+                 help="Ledger database URL (default: sqlite file tenken.db in the var folder; "
+                      "postgresql+psycopg://… for PostgreSQL)."),
+]
+VarOption = Annotated[
+    Path | None,
+    typer.Option("--var", envvar="TENKEN_VAR_DIR", show_envvar=True, file_okay=False,
+                 help="Folder for the ledger, the outbox and each cycle's files (default: ./var)."),
 ]
 
 F = TypeVar("F", bound=Callable)
+
+
+def settings(config: Path | None = None, db: str | None = None, var: Path | None = None) -> Settings:
+    """The command's Settings, resolved once from its flags, then the environment."""
+    from tenken.settings import Settings
+
+    return Settings.resolve(var_dir=var, database_url=db, config_dir=config)
+
+
+@contextmanager
+def existing_ledger(resolved: Settings) -> Iterator[Ledger | None]:
+    """The ledger if there is one to read (a missing SQLite file is not created by reading), else None."""
+    from tenken.ledger import exists
+
+    if not exists(resolved.database_url):
+        yield None
+        return
+    with resolved.open_ledger() as ledger:
+        yield ledger
 
 
 def domain_errors(func: F) -> F:
@@ -45,8 +87,19 @@ def domain_errors(func: F) -> F:
         except DomainError as exc:
             typer.echo(f"エラー: {exc}", err=True)
             raise typer.Exit(2) from None
+        except RuntimeError as exc:
+            from tenken.notify.base import NotificationError
+
+            if not isinstance(exc, NotificationError):
+                raise
+            typer.echo(f"エラー: {exc}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress(length: int, label: str):
+    return typer.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 
 def write_stdout(text: str) -> None:

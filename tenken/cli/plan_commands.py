@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tenken.cli.app import ConfigOption, YearOption, app, domain_errors, write_stdout
-from tenken.core.wareki import wareki_year
-from tenken.csvsafe import to_csv
-from tenken.core.aggregate import summarize
-from tenken.services import assess_cycle
+from tenken.cli.app import ConfigOption, DbOption, VarOption, YearOption, app, domain_errors, existing_ledger, \
+    settings, write_stdout
+
+if TYPE_CHECKING:
+    from tenken.core.aggregate import Summary
 
 RATE_COLUMNS = ["key", "name", "department", "department_name", "indicator", "target", "actual",
                 "rule_rating", "self_rating", "rating", "adjustment_reason", "adjusted_by", "reason", "cause"]
@@ -21,24 +21,29 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def summary_table(summary: dict) -> str:
-    lines = [f"{wareki_year(summary['fiscal_year'])} 成果指標の達成状況",
-             f"{summary['fields']}{summary['level_labels'][-1]} {summary['measures']}{summary['measure_label']}"
-             f"（取組完了 {summary['finished_earlier']}、"
-             f"取組 {summary['worked_on']}、指標未設定 {summary['no_indicator']}）", "",
-             f"{'':<4}{'達成率':>8}{'施策数':>6}{'◎':>5}{'○':>5}{'△':>5}  前回"]
-    for pillar in summary["pillars"]:
-        lines.append(pillar["label"])
-        for sub in pillar["sub_pillars"]:
-            lines.append(f"  {sub['label']}")
-            lines.append(f"{'':<4}{_pct(sub['rate']):>9}{sub['rated']:>7}{sub['exceeded']:>6}{sub['achieved']:>6}"
-                         f"{sub['not_achieved']:>6}")
-        lines.append(f"  小計{_pct(pillar['rate']):>9}{pillar['rated']:>7}{pillar['met']:>12}"
-                     f"{pillar['not_achieved']:>6}  {_pct(pillar['previous_rate'])}")
-    lines.append(f"合計  {_pct(summary['rate']):>9}{summary['rated']:>7}{summary['met']:>12}"
-                 f"{summary['not_achieved']:>6}  {_pct(summary['previous_rate'])}")
-    if summary["not_achieved_by_cause_label"]:
-        causes = "、".join(f"{k} {v}" for k, v in summary["not_achieved_by_cause_label"].items())
+def summary_table(summary: Summary) -> str:
+    from tenken.core.wareki import wareki_year
+
+    lines = [f"{wareki_year(summary.fiscal_year)} 成果指標の達成状況",
+             f"{summary.fields}{summary.level_labels[-1]} {summary.measures}{summary.measure_label}"
+             f"（取組完了 {summary.finished_earlier}、"
+             f"取組 {summary.worked_on}、指標未設定 {summary.no_indicator}）", "",
+             f"{'':<4}{'達成率':>8}{summary.measure_label + '数':>6}{'◎':>5}{'○':>5}{'△':>5}  前回"]
+    pillar = None
+    for row in summary.rows():
+        if row.pillar is not None and row.pillar.key != pillar:
+            pillar = row.pillar.key
+            lines.append(row.pillar.label)
+        if row.kind == "sub_pillar":
+            lines.append(f"  {row.label}")
+            lines.append(f"{'':<4}{_pct(row.rate):>9}{row.rated:>7}{row.exceeded:>6}{row.achieved:>6}"
+                         f"{row.not_achieved:>6}")
+        else:
+            lead = "  小計" if row.kind == "pillar" else "合計  "
+            lines.append(f"{lead}{_pct(row.rate):>9}{row.rated:>7}{row.met:>12}{row.not_achieved:>6}  "
+                         f"{_pct(row.previous_rate)}")
+    if summary.not_achieved_by_cause_label:
+        causes = "、".join(f"{k} {v}" for k, v in summary.not_achieved_by_cause_label.items())
         lines.append(f"未達成の要因: {causes}")
     return "\n".join(lines)
 
@@ -49,10 +54,17 @@ def summary(
     year: YearOption,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    db: DbOption = None,
+    var: VarOption = None,
 ) -> None:
     """Achievement rates by pillar and sub-pillar, and the narrative figures of the report."""
-    figures = summarize(assess_cycle(year, config))
-    write_stdout(json.dumps(figures, ensure_ascii=False, indent=2) if as_json else summary_table(figures))
+    from tenken.core.aggregate import summarize
+    from tenken.services.results import assess_cycle
+
+    resolved = settings(config, db, var)
+    with existing_ledger(resolved) as ledger:
+        figures = summarize(assess_cycle(year, resolved.config_dir, ledger))
+    write_stdout(json.dumps(figures.to_dict(), ensure_ascii=False, indent=2) if as_json else summary_table(figures))
 
 
 @app.command()
@@ -61,9 +73,16 @@ def rate(
     year: YearOption,
     config: ConfigOption = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (one row per measure).")] = False,
+    db: DbOption = None,
+    var: VarOption = None,
 ) -> None:
     """The rating of every measure: the rule's, the final one, and any adjustment."""
-    assessment = assess_cycle(year, config)
+    from tenken.csvsafe import to_csv
+    from tenken.services.results import assess_cycle
+
+    resolved = settings(config, db, var)
+    with existing_ledger(resolved) as ledger:
+        assessment = assess_cycle(year, resolved.config_dir, ledger)
     frame = assessment.measures.copy()
     frame["department_name"] = [assessment.plan.department(d).name for d in frame["department"]]
     if as_csv:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tenken.cli.app import ConfigOption, YearOption, app, domain_errors, write_stdout
-from tenken.core.aggregate import summarize
-from tenken.services import assess_cycle
+from tenken.cli.app import ConfigOption, DbOption, VarOption, YearOption, app, domain_errors, existing_ledger, \
+    settings, write_stdout
 
 
 @app.command()
@@ -20,12 +19,17 @@ def report(
                                       file_okay=False, dir_okay=True)],
     config: ConfigOption = None,
     draft: Annotated[bool, typer.Option("--draft", help="Review copy: every page carries the watermark 案.")] = False,
+    db: DbOption = None,
+    var: VarOption = None,
 ) -> None:
     """Write the report PDF and HTML page, and the annex as CSV and JSON with a column dictionary."""
-    # Imported here: WeasyPrint takes half a second to import, which every other command would pay.
+    from tenken.core.aggregate import summarize
     from tenken.report import write_report
+    from tenken.services.results import assess_cycle
 
-    assessment = assess_cycle(year, config)
+    resolved = settings(config, db, var)
+    with existing_ledger(resolved) as ledger:
+        assessment = assess_cycle(year, resolved.config_dir, ledger)
     paths = write_report(assessment, summarize(assessment), out, draft=draft)
     for path in paths.values():
         write_stdout(str(path))

@@ -1,6 +1,16 @@
-"""Achievement rates (達成率) by level and in total, and the narrative figures of report §2(1)."""
+"""Achievement rates (達成率) by level and in total, and the narrative figures of report §2(1).
+
+`summarize` gives a `Summary`: typed, frozen figures. `Summary.rows()` is the one walk over the
+summary table (sub-pillars, then their pillar's subtotal, for each pillar; then the total) that
+the CLI, the report and the Prefect artifacts share; `Summary.to_dict()` is the JSON shape of
+`tenken summary --json`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -9,6 +19,7 @@ from .plan import PreviousRates, Rating
 
 _COUNT_COLUMNS = {Rating.EXCEEDED.value: "exceeded", Rating.ACHIEVED.value: "achieved",
                   Rating.NOT_ACHIEVED.value: "not_achieved"}
+TOTAL_LABEL = "合計"
 
 
 def rate(met: int, rated: int) -> float | None:
@@ -17,6 +28,117 @@ def rate(met: int, rated: int) -> float | None:
         return None
     tenths = (2000 * met + rated) // (2 * rated)
     return tenths / 10
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    """The figures of a pillar (top level) or a sub-pillar (second level)."""
+
+    key: str
+    number: str
+    title: str
+    label: str
+    rated: int
+    exceeded: int
+    achieved: int
+    not_achieved: int
+    met: int
+    rate: float | None
+    previous_rate: float | None = None  # pillars only (None for sub-pillars)
+    sub_pillars: tuple[LevelSummary, ...] = ()  # pillars only
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of the summary table."""
+
+    kind: Literal["sub_pillar", "pillar", "total"]
+    label: str  # sub-pillar label, pillar label, or "合計" for the total
+    rated: int
+    exceeded: int
+    achieved: int
+    not_achieved: int
+    met: int
+    rate: float | None
+    previous_rate: float | None
+    pillar: LevelSummary | None  # the pillar the row belongs to (itself for kind "pillar"); None for the total
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The summary table and the narrative figures of a fiscal year."""
+
+    fiscal_year: int
+    level_labels: tuple[str, ...]
+    measure_label: str
+    fields: int
+    measures: int
+    finished_earlier: int
+    worked_on: int
+    no_indicator: int
+    missing: int  # not submitted yet (drafts only)
+    rated: int
+    exceeded: int
+    achieved: int
+    not_achieved: int
+    met: int
+    rate: float | None
+    previous_rate: float | None
+    not_achieved_by_cause: dict[str, int]  # cause tag ('untagged' for none) -> count
+    not_achieved_by_cause_label: dict[str, int]  # cause label ('未分類' for none) -> count
+    not_achieved_external: int
+    external_causes: tuple[str, ...]  # labels of the external cause tags
+    finished_in: tuple[int, ...]
+    pillars: tuple[LevelSummary, ...]
+
+    def rows(self) -> Iterator[SummaryRow]:
+        """The summary table: for each pillar its sub-pillars in order, then the pillar; the total last."""
+        for pillar in self.pillars:
+            for sub in pillar.sub_pillars:
+                yield _row("sub_pillar", sub.label, sub, sub.previous_rate, pillar)
+            yield _row("pillar", pillar.label, pillar, pillar.previous_rate, pillar)
+        yield _row("total", TOTAL_LABEL, self, self.previous_rate, None)
+
+    def to_dict(self) -> dict:
+        """The figures as plain JSON-ready data, in the key order `tenken summary --json` prints."""
+        return {
+            "fiscal_year": self.fiscal_year,
+            "level_labels": list(self.level_labels),
+            "measure_label": self.measure_label,
+            "fields": self.fields,
+            "measures": self.measures,
+            "finished_earlier": self.finished_earlier,
+            "worked_on": self.worked_on,
+            "no_indicator": self.no_indicator,
+            "missing": self.missing,
+            **_counts_dict(self),
+            "previous_rate": self.previous_rate,
+            "not_achieved_by_cause": dict(self.not_achieved_by_cause),
+            "not_achieved_by_cause_label": dict(self.not_achieved_by_cause_label),
+            "not_achieved_external": self.not_achieved_external,
+            "external_causes": list(self.external_causes),
+            "finished_in": list(self.finished_in),
+            "pillars": [{**_level_dict(pillar), "previous_rate": pillar.previous_rate,
+                         "sub_pillars": [_level_dict(sub) for sub in pillar.sub_pillars]}
+                        for pillar in self.pillars],
+        }
+
+
+def _row(kind, label: str, figures: LevelSummary | Summary, previous_rate: float | None,
+         pillar: LevelSummary | None) -> SummaryRow:
+    return SummaryRow(kind=kind, label=label, rated=figures.rated, exceeded=figures.exceeded,
+                      achieved=figures.achieved, not_achieved=figures.not_achieved, met=figures.met,
+                      rate=figures.rate, previous_rate=previous_rate, pillar=pillar)
+
+
+def _counts_dict(figures: LevelSummary | Summary) -> dict:
+    return {"rated": figures.rated, "exceeded": figures.exceeded, "achieved": figures.achieved,
+            "not_achieved": figures.not_achieved, "met": figures.met, "rate": figures.rate}
+
+
+def _level_dict(level: LevelSummary) -> dict:
+    return {"key": level.key, "number": level.number, "title": level.title, "label": level.label,
+            **_counts_dict(level)}
 
 
 def _counts(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
@@ -39,7 +161,7 @@ def _entry(row: pd.Series | None) -> dict:
             "met": exceeded + achieved, "rate": rate(exceeded + achieved, rated)}
 
 
-def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> dict:
+def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> Summary:
     """The summary table and narrative figures; `previous` defaults to the plan's configured rates."""
     plan, frame, year = assessment.plan, assessment.measures, assessment.fiscal_year
     if previous is None:
@@ -53,17 +175,15 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
     pillars = []
     for node in plan.tree:
         entry = _entry(by_top.loc[node.key] if node.key in by_top.index else None)
-        children = []
-        for child in node.children if by_second is not None else ():
-            child_entry = _entry(by_second.loc[child.key] if child.key in by_second.index else None)
-            children.append({"key": child.key, "number": child.number, "title": child.title,
-                             "label": child.heading, **child_entry})
-        pillars.append({
-            "key": node.key, "number": node.number, "title": node.title, "label": node.heading,
-            **entry,
-            "previous_rate": previous.levels.get(node.key) if previous else None,
-            "sub_pillars": children,
-        })
+        children = tuple(
+            LevelSummary(key=child.key, number=child.number, title=child.title, label=child.heading,
+                         **_entry(by_second.loc[child.key] if child.key in by_second.index else None))
+            for child in (node.children if by_second is not None else ()))
+        pillars.append(LevelSummary(
+            key=node.key, number=node.number, title=node.title, label=node.heading, **entry,
+            previous_rate=previous.levels.get(node.key) if previous else None,
+            sub_pillars=children,
+        ))
 
     not_achieved = frame[(frame["status"] == "rated") & (frame["rating"] == Rating.NOT_ACHIEVED.value)]
     by_cause = not_achieved["cause"].replace("", "untagged").value_counts()
@@ -73,22 +193,22 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
     external = int(not_achieved["cause"].isin(policy.external_cause_tags).sum())
 
     finished = int(status.get("finished", 0))
-    return {
-        "fiscal_year": year,
-        "level_labels": [level.label for level in plan.levels],
-        "measure_label": plan.measure_label,
-        "fields": plan.leaf_count(),
-        "measures": len(frame),
-        "finished_earlier": finished,
-        "worked_on": len(frame) - finished,
-        "no_indicator": int(status.get("no_indicator", 0)),
-        "missing": int(status.get("missing", 0)),  # not submitted yet (drafts only)
+    return Summary(
+        fiscal_year=year,
+        level_labels=tuple(level.label for level in plan.levels),
+        measure_label=plan.measure_label,
+        fields=plan.leaf_count(),
+        measures=len(frame),
+        finished_earlier=finished,
+        worked_on=len(frame) - finished,
+        no_indicator=int(status.get("no_indicator", 0)),
+        missing=int(status.get("missing", 0)),
         **total,
-        "previous_rate": previous.total if previous else None,
-        "not_achieved_by_cause": {str(k): int(v) for k, v in by_cause.items()},
-        "not_achieved_by_cause_label": by_cause_labelled,
-        "not_achieved_external": external,
-        "external_causes": [policy.cause_label(k) for k in policy.external_cause_tags],
-        "finished_in": sorted({int(y) for y in frame["finished_in"].dropna()}),
-        "pillars": pillars,
-    }
+        previous_rate=previous.total if previous else None,
+        not_achieved_by_cause={str(k): int(v) for k, v in by_cause.items()},
+        not_achieved_by_cause_label=by_cause_labelled,
+        not_achieved_external=external,
+        external_causes=tuple(policy.cause_label(k) for k in policy.external_cause_tags),
+        finished_in=tuple(sorted({int(y) for y in frame["finished_in"].dropna()})),
+        pillars=tuple(pillars),
+    )

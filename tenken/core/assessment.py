@@ -31,7 +31,7 @@ class Assessment:
     measures: pd.DataFrame
 
 
-def _label(plan: Plan, measure: Measure) -> str:
+def named_measure(plan: Plan, measure: Measure) -> str:
     """How messages name a measure, in the plan's own word for it (施策, 事業 …)."""
     return f"{plan.measure_label} {measure.key}「{measure.name}」"
 
@@ -77,7 +77,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             if result is not None and result.actual:
                 what = "指標が設定されていない" if year_plan.status == "no_indicator" else "取組が完了した"
                 problems.append(Problem(
-                    f"{_label(plan, measure)}は{wareki_year(year)}に{what}{plan.measure_label}のため、実績は入力できません。",
+                    f"{named_measure(plan, measure)}は{wareki_year(year)}に{what}{plan.measure_label}のため、実績は入力できません。",
                     measure.key, "actual"))
             continue
         parts = year_plan.parts
@@ -86,19 +86,19 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             if allow_missing:
                 status[i] = "missing"
             else:
-                problems.append(Problem(f"{_label(plan, measure)}の結果がありません。実績を入力してください。",
+                problems.append(Problem(f"{named_measure(plan, measure)}の結果がありません。実績を入力してください。",
                                         measure.key, "actual"))
             continue
         if result.department is not None and result.department != measure.department:
             owner = plan.department(measure.department).name
             problems.append(Problem(
-                f"{_label(plan, measure)}は{owner}の{plan.measure_label}です。"
+                f"{named_measure(plan, measure)}は{owner}の{plan.measure_label}です。"
                 f"自所属の{plan.measure_label}のみ提出してください。",
                 measure.key, "department"))
         written_parts = result.actual
         if len(written_parts) != len(parts):
             problems.append(Problem(
-                f"{_label(plan, measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
+                f"{named_measure(plan, measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
                 measure.key, "actual"))
             continue
         actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
@@ -119,7 +119,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
         if year_plan.has_qualitative:
             if result.self_rating is None or result.self_rating is Rating.NO_INDICATOR:
                 problems.append(Problem(
-                    f"{_label(plan, measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
+                    f"{named_measure(plan, measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
                     measure.key, "self_rating"))
             else:
                 qual_code[i] = result.self_rating.rank
@@ -169,11 +169,11 @@ _RATING_SYMBOLS = np.array([Rating.NO_INDICATOR.value, Rating.NOT_ACHIEVED.value
 
 
 def _where(plan: Plan, measure: Measure, part: int, parts: int) -> str:
-    return _label(plan, measure) + (f"の({part})" if parts > 1 else "")
+    return named_measure(plan, measure) + (f"の({part})" if parts > 1 else "")
 
 
 def _missing_target(plan: Plan, measure: Measure, year: int) -> str:
-    return (f"{_label(plan, measure)}の{wareki_year(year)}の目標が計画にありません。"
+    return (f"{named_measure(plan, measure)}の{wareki_year(year)}の目標が計画にありません。"
             "計画の設定に目標（または指標未設定・取組完了）を追加してください。")
 
 
@@ -218,10 +218,10 @@ def _numeric_actual(plan: Plan, measure: Measure, part: Part, written: str, p: i
 def _check_adjustment(plan: Plan, measure: Measure, adjustment: Adjustment, problems: list[Problem]) -> int:
     if not adjustment.justification.strip():
         problems.append(Problem(
-            f"{_label(plan, measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
+            f"{named_measure(plan, measure)}の評価を「{adjustment.rating.value}」に変更するには、その理由の記載が必要です。",
             measure.key, "adjustment"))
     if adjustment.rating is Rating.NO_INDICATOR:
-        problems.append(Problem(f"{_label(plan, measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
+        problems.append(Problem(f"{named_measure(plan, measure)}の変更後の評価は◎・○・△のいずれかにしてください。",
                                 measure.key, "adjustment"))
     return adjustment.rating.rank
 
@@ -236,13 +236,13 @@ def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.nda
         justification = result.adjustment.justification if result.adjustment else ""
         if not result.reason.strip() and not justification.strip():
             problems.append(Problem(
-                f"{_label(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
+                f"{named_measure(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
                 measures[i].key, "reason"))
     for i, result in enumerate(found):
         if result is not None and result.cause is not None and result.cause not in known_causes:
             choices = "、".join(t.label for t in policy.cause_tags)
             problems.append(Problem(
-                f"{_label(plan, measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
+                f"{named_measure(plan, measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
                 measures[i].key, "cause"))
 
 

@@ -54,41 +54,6 @@ def due_stage(deadline: date, today: date, policy: ReminderPolicy, sent: set[str
     return reached[-1]
 
 
-class Reviewer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    slack: str | None = None
-    email: str | None = None
-
-
-class ReviewSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channel: str | None = None  # where the review notice goes, besides each reviewer
-    reviewers: tuple[Reviewer, ...] = ()
-    timeout_days: int = Field(30, ge=1)
-    # Drafts of plans larger than this carry the annex in HTML and CSV only (PDF layout is ~10 ms a row).
-    pdf_annex_limit: int = Field(3000, ge=0)
-
-
-class CycleSettings(BaseModel):
-    """How the office runs the yearly cycle; dates are month-day in the year after the fiscal year."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    deadline: str = Field("05-31", pattern=r"^\d{2}-\d{2}$")
-    reminders: ReminderPolicy = ReminderPolicy()
-    review: ReviewSettings = ReviewSettings()
-    announce_channel: str | None = None
-    publish_target: str = "site"  # a local folder (relative to the project) or any fsspec URL
-    site_url: str = "http://127.0.0.1:8000/"  # where the published site is served, for links in messages
-
-    def deadline_for(self, fiscal_year: int) -> date:
-        month, day = (int(x) for x in self.deadline.split("-"))
-        return date(fiscal_year + 1, month, day)
-
-
 def fiscal_year_closed_before(day: date) -> int:
     """The fiscal year a cycle opened on `day` inspects: the latest one already closed.
 

@@ -71,18 +71,11 @@ class RatingPolicy(_Model):
         return next((t.label for t in self.cause_tags if t.key == key), key)
 
 
-class Contact(_Model):
-    name: str
-    slack: str | None = None
-    email: str | None = None
-
-
 class Department(_Model):
+    """An office that owns measures. How to reach it is not the plan's business (tenken.notify.recipient)."""
+
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str
-    slack: str | None = None
-    email: str | None = None
-    escalation: Contact | None = None
 
 
 class Part(_Model):

@@ -4,7 +4,7 @@ review decisions and publications, in a database (SQLite file by default, Postgr
 See docs/ledger.md for the schema and the migrations.
 """
 
-from .engine import ENV_URL, database_url, exists
+from .engine import exists, sqlite_file
 from .repository import (
                          ACCEPTED,
                          REJECTED,
@@ -19,7 +19,6 @@ from .repository import (
 )
 
 __all__ = [
-    "ACCEPTED", "ENV_URL", "REJECTED", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission",
-    "OutboundRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "database_url",
-    "exists",
+    "ACCEPTED", "REJECTED", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission",
+    "OutboundRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "exists", "sqlite_file",
 ]

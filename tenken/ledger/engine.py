@@ -1,8 +1,7 @@
-"""Where the ledger lives and how to connect: URL resolution, SQLite settings, migrations on open."""
+"""How to connect to the ledger: SQLite settings, migrations on open. Which URL is tenken.settings' business."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -16,23 +15,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-ENV_URL = "TENKEN_DATABASE_URL"
-DEFAULT_PATH = Path("var") / "tenken.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE = "tenken_ledger_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 _PG_MIGRATION_LOCK = 0x7E4E4B45  # any constant: serialises concurrent first opens on PostgreSQL
 
 _head_lock = threading.Lock()
 _head: list[str] = []
-
-
-def database_url(url: str | None = None) -> str:
-    """The URL given, else $TENKEN_DATABASE_URL, else the SQLite file var/tenken.db under the current folder."""
-    if url:
-        return url
-    if os.environ.get(ENV_URL):
-        return os.environ[ENV_URL]
-    return f"sqlite:///{(Path.cwd() / DEFAULT_PATH).as_posix()}"
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -166,8 +166,7 @@ class Ledger:
         self._writer = engine.execution_options(**{_engine.WRITE: True})
 
     @classmethod
-    def open(cls, url: str | None = None) -> Ledger:
-        url = _engine.database_url(url)
+    def open(cls, url: str) -> Ledger:
         try:
             engine = _engine.make_engine(url)
             _engine.upgrade(engine)

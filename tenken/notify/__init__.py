@@ -1,6 +1,6 @@
 """Notifications: Slack through slack-sdk, or the outbox under var/ when there is no token.
 
-    notifier = notifier_from_env()
+    notifier = settings.notifier()          # tenken.settings: Slack with a token, else the outbox
     text = render("reminder", plan=..., fiscal_year=2020, department=..., deadline=..., stage="overdue_2")
     receipt = notifier.post("#tenken-tourism", text, key="2020/tourism/reminder/overdue_2", kind="reminder")
 
@@ -10,53 +10,42 @@ See docs/notifications.md for the environment variables, the outbox format and t
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 from tenken.notify.base import NotificationError, Notifier, Receipt, parse_target
 from tenken.notify.messages import KINDS, MessageError, escape_mrkdwn, render
 from tenken.notify.outbox import OutboxNotifier, read_outbox
-from tenken.notify.slack import DEFAULT_BASE_URL, SlackNotifier
-
-ENV_TOKEN = "SLACK_BOT_TOKEN"
-ENV_SECRET_BLOCK = "TENKEN_SLACK_SECRET_BLOCK"
-ENV_BASE_URL = "TENKEN_SLACK_BASE_URL"
-ENV_VAR_DIR = "TENKEN_VAR_DIR"
-DEFAULT_SECRET_BLOCK = "tenken-slack-bot-token"
+from tenken.notify.recipient import Directory, Recipient
+# TEMPORARY-COMPAT
+from tenken.settings import ENV_SLACK_BASE_URL as ENV_BASE_URL, ENV_SLACK_SECRET_BLOCK as ENV_SECRET_BLOCK, ENV_SLACK_TOKEN as ENV_TOKEN, ENV_VAR_DIR  # noqa
 
 __all__ = [
-    "DEFAULT_SECRET_BLOCK", "ENV_BASE_URL", "ENV_SECRET_BLOCK", "ENV_TOKEN", "ENV_VAR_DIR", "KINDS", "MessageError",
-    "NotificationError", "Notifier", "OutboxNotifier", "Receipt", "SlackNotifier",
-    "escape_mrkdwn", "notifier_from_env", "parse_target", "read_outbox", "render",
+    "KINDS", "Directory", "MessageError", "NotificationError", "Notifier", "OutboxNotifier", "Receipt", "Recipient",
+    "escape_mrkdwn", "notifier_for", "parse_target", "read_outbox", "render",
 ]
 
 
-def notifier_from_env() -> Notifier:
-    """Slack when a token is found (SLACK_BOT_TOKEN, else the Prefect Secret block), the outbox otherwise.
+def notifier_for(token: str | None, base_url: str, var_dir: Path) -> Notifier:
+    """Slack with a token, the outbox under var_dir without one.
 
     The same token and base URL give the same SlackNotifier, so channel and user lookups are made
     once per process rather than once per task.
     """
-    token = os.environ.get(ENV_TOKEN) or _token_from_secret_block(
-        os.environ.get(ENV_SECRET_BLOCK, DEFAULT_SECRET_BLOCK))
     if token:
-        return _slack_notifier(token, os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
-    return OutboxNotifier(Path(os.environ.get(ENV_VAR_DIR) or "var"))
+        return _slack_notifier(token, base_url)
+    return OutboxNotifier(var_dir)
 
 
 @functools.lru_cache(maxsize=8)
-def _slack_notifier(token: str, base_url: str) -> SlackNotifier:
+def _slack_notifier(token: str, base_url: str):
+    from tenken.notify.slack import SlackNotifier  # slack-sdk only where Slack is used
+
     return SlackNotifier(token, base_url=base_url)
 
 
-def _token_from_secret_block(name: str) -> str | None:
-    if not name:
-        return None
-    # Imported here so that the outbox and plain Slack use never need Prefect or its API.
-    from prefect.blocks.system import Secret
+def __getattr__(name: str):
+    if name == "SlackNotifier":
+        from tenken.notify.slack import SlackNotifier
 
-    try:
-        secret = Secret.load(name)
-    except ValueError:
-        return None
-    return secret.get() or None
+        return SlackNotifier
+    raise AttributeError(name)

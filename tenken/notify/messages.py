@@ -6,7 +6,8 @@ problem text can never become a mention (<!channel>) or a disguised link (<http:
 own filters (`link`, `quote`) emit mrkdwn markup, and they escape what they wrap.
 
 Each kind declares the variables it takes (KINDS); rendering with a missing or unknown variable
-is an error, so a typo in a flow fails at once instead of sending a half-empty message.
+is an error, so a typo in a flow fails at once instead of sending a half-empty message. Kinds that
+count or name measures take the plan's word for a measure (`measure_label`, default 施策).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tenken.core.wareki import wareki_date, wareki_year
 TEMPLATE_DIR = MESSAGE_TEMPLATES
 _TOKYO = ZoneInfo("Asia/Tokyo")
 _WEEKDAYS = "月火水木金土日"
+MEASURE_LABEL = "施策"  # Plan.measure_label's default; callers pass the plan's own word (事業 …)
 _STAGE = re.compile(r"^(?:(before)_(\d+)|(due)_today|(overdue)_(\d+))$")
 
 
@@ -125,14 +127,14 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "request": Kind(("plan", "fiscal_year", "department", "measure_count", "deadline", "filename"),
-                    {"submit_to": None}),
+                    {"submit_to": None, "measure_label": MEASURE_LABEL}),
     "reminder": Kind(("plan", "fiscal_year", "department", "deadline", "stage"),
                      {"today": None, "escalation": None},
                      derived=("phase", "days_left", "overdue_count", "days_overdue"), prepare=_reminder_stage),
     "rejection": Kind(("plan", "fiscal_year", "department", "filename", "problems"),
-                      {"deadline": None, "marked_copy": None}, prepare=_problem_lines),
+                      {"deadline": None, "marked_copy": None, "measure_label": MEASURE_LABEL}, prepare=_problem_lines),
     "accepted": Kind(("plan", "fiscal_year", "department", "filename", "received_at", "measure_count"),
-                     {"version": None}),
+                     {"version": None, "measure_label": MEASURE_LABEL}),
     "review_request": Kind(("plan", "fiscal_year", "round", "draft_url", "run_url"),
                            {"missing_departments": (), "discrepancy_count": 0}),
     "changes_requested": Kind(("plan", "fiscal_year", "round", "reviewer", "comments"), {"run_url": None}),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tenken.core.aggregate import Summary
 from tenken.core.assessment import Assessment
 from tenken.report.context import build_context
 from tenken.report.opendata import annex_csv, annex_json, column_dictionary
 from tenken.report.render import render_html, render_pdf
 
 
-def write_report(assessment: Assessment, summary: dict, out_dir: Path, draft: bool,
+def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft: bool,
                  pdf_annex_limit: int | None = None) -> dict[str, Path]:
     """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary.
 

@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 from markupsafe import Markup
 
+from tenken.core.aggregate import Summary
 from tenken.core.plan import Plan
 from tenken.core.wareki import wareki_year
 
@@ -51,11 +52,13 @@ def fit(text: str, width: float, size: float = FONT_SIZE) -> str:
     return text + "…"
 
 
-def bars(plan: Plan, summary: dict) -> list[Bar]:
-    out = [Bar("全体", summary["rate"], summary["previous_rate"], 0)]
-    for pillar in summary["pillars"]:
-        out.append(Bar(f"{plan.levels[0].label}{pillar['label']}", pillar["rate"], pillar["previous_rate"], 0))
-        out.extend(Bar(sub["label"], sub["rate"], None, 1) for sub in pillar["sub_pillars"])
+def bars(plan: Plan, summary: Summary) -> list[Bar]:
+    """全体 first, then each pillar followed by its sub-pillars (the summary table's order is the reverse
+    within a pillar, so this walks `Summary.pillars` rather than `Summary.rows()`)."""
+    out = [Bar("全体", summary.rate, summary.previous_rate, 0)]
+    for pillar in summary.pillars:
+        out.append(Bar(f"{plan.levels[0].label}{pillar.label}", pillar.rate, pillar.previous_rate, 0))
+        out.extend(Bar(sub.label, sub.rate, None, 1) for sub in pillar.sub_pillars)
     return out
 
 
@@ -79,9 +82,9 @@ def chart_title(plan: Plan, fiscal_year: int) -> str:
     return f"{by}別の成果指標の達成率（{wareki_year(fiscal_year)}、前回との比較）"
 
 
-def chart_svg(plan: Plan, summary: dict) -> Markup:
+def chart_svg(plan: Plan, summary: Summary) -> Markup:
     """The chart as an inline <svg> element (Markup: ElementTree has escaped all text)."""
-    year = summary["fiscal_year"]
+    year = summary.fiscal_year
     current_label = wareki_year(year)
     previous_label = f"前回（{wareki_year(year - 1)}）"
     items = bars(plan, summary)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from tenken.core.aggregate import Summary, SummaryRow
 from tenken.core.assessment import Assessment
 from tenken.core.plan import Node, Plan, Rating
 from tenken.core.results import MeasureResult
@@ -85,21 +86,21 @@ class _Comparison:
         return "低い" if self.current < self.previous else "高い"
 
 
-def comparison_sentence(plan: Plan, summary: dict) -> str | None:
+def comparison_sentence(plan: Plan, summary: Summary) -> str | None:
     """The previous-cycle comparison, phrased from the actual figures (低い / 高い / 同じ)."""
     previous_parts = []
     comparisons = []
-    if summary["previous_rate"] is not None:
-        previous_parts.append(f"全体{pct(summary['previous_rate'])}")
-        if summary["rate"] is not None:
-            comparisons.append(_Comparison("全体", summary["rate"], summary["previous_rate"]))
-    for pillar in summary["pillars"]:
-        if pillar["previous_rate"] is None:
+    if summary.previous_rate is not None:
+        previous_parts.append(f"全体{pct(summary.previous_rate)}")
+        if summary.rate is not None:
+            comparisons.append(_Comparison("全体", summary.rate, summary.previous_rate))
+    for pillar in summary.pillars:
+        if pillar.previous_rate is None:
             continue
-        name = f"{plan.levels[0].label}{pillar['number']}"
-        previous_parts.append(f"{name} {pct(pillar['previous_rate'])}")
-        if pillar["rate"] is not None:
-            comparisons.append(_Comparison(name, pillar["rate"], pillar["previous_rate"]))
+        name = f"{plan.levels[0].label}{pillar.number}"
+        previous_parts.append(f"{name} {pct(pillar.previous_rate)}")
+        if pillar.rate is not None:
+            comparisons.append(_Comparison(name, pillar.rate, pillar.previous_rate))
 
     cause = _cause_clause(summary, plan.measure_label)
     if not comparisons:
@@ -118,36 +119,36 @@ def comparison_sentence(plan: Plan, summary: dict) -> str | None:
     return sentence + joiner + cause + "。"
 
 
-def _cause_clause(summary: dict, unit: str) -> str:
-    missed, external = summary["not_achieved"], summary["not_achieved_external"]
+def _cause_clause(summary: Summary, unit: str) -> str:
+    missed, external = summary.not_achieved, summary.not_achieved_external
     if not missed or not external:
         return ""
-    phrase = cause_phrase(summary["external_causes"])
+    phrase = cause_phrase(list(summary.external_causes))
     if external == missed:
         return f"達成できなかった{missed}{unit}はいずれも{phrase}によるものとなっています"
     return f"達成できなかった{missed}{unit}のうち、{external}{unit}が{phrase}によるものとなっています"
 
 
-def overall_sentences(plan: Plan, summary: dict) -> list[str]:
+def overall_sentences(plan: Plan, summary: Summary) -> list[str]:
     """Section 2(1): the narrative, every figure computed."""
-    year = wareki_year(summary["fiscal_year"])
+    year = wareki_year(summary.fiscal_year)
     unit = plan.measure_label
     field_label = plan.levels[-1].label
     sentences = []
-    opening = f"計画には{summary['fields']}{field_label}{summary['measures']}{unit}が位置付けられており、"
-    finished_in = summary["finished_in"]
-    if summary["finished_earlier"]:
+    opening = f"計画には{summary.fields}{field_label}{summary.measures}{unit}が位置付けられており、"
+    finished_in = summary.finished_in
+    if summary.finished_earlier:
         when = (f"{wareki_year(finished_in[0])}で" if len(finished_in) == 1
                 else f"{wareki_year(finished_in[-1])}までに")
-        sentences.append(f"{opening}そのうち{when}取組の終了した{summary['finished_earlier']}{unit}を除いた"
-                         f"{summary['worked_on']}{unit}に取り組みました。")
+        sentences.append(f"{opening}そのうち{when}取組の終了した{summary.finished_earlier}{unit}を除いた"
+                         f"{summary.worked_on}{unit}に取り組みました。")
     else:
         sentences.append(f"{opening}その全ての{unit}に取り組みました。")
-    if summary["rated"]:
-        sentences.append(f"{year}に成果指標が設定されている{summary['rated']}{unit}のうち、"
-                         f"{summary['met']}{unit}（{pct(summary['rate'])}）で成果指標を達成又は上回りました。")
-    per_pillar = [f"{pillar_name(plan, plan.nodes[p['key']])}では{p['rated']}{unit}中{p['met']}{unit}（{pct(p['rate'])}）"
-                  for p in summary["pillars"] if p["rated"]]
+    if summary.rated:
+        sentences.append(f"{year}に成果指標が設定されている{summary.rated}{unit}のうち、"
+                         f"{summary.met}{unit}（{pct(summary.rate)}）で成果指標を達成又は上回りました。")
+    per_pillar = [f"{pillar_name(plan, plan.nodes[p.key])}では{p.rated}{unit}中{p.met}{unit}（{pct(p.rate)}）"
+                  for p in summary.pillars if p.rated]
     if per_pillar:
         sentences.append("、".join(per_pillar) + "で成果指標を達成又は上回っています。")
     comparison = comparison_sentence(plan, summary)
@@ -156,22 +157,31 @@ def overall_sentences(plan: Plan, summary: dict) -> list[str]:
     return sentences
 
 
-def summary_table(summary: dict) -> dict:
-    """The table of section 2(1), laid out like the seed: sub-pillar rows, 小計, 合計."""
+def _table_figures(row: SummaryRow) -> dict:
+    """A subtotal or total row's cells: 達成率, the count rated, met, not achieved."""
+    return {"rate": pct(row.rate), "rated": str(row.rated), "met": str(row.met),
+            "not_achieved": str(row.not_achieved)}
+
+
+def summary_table(summary: Summary) -> dict:
+    """The table of section 2(1), laid out like the seed: sub-pillar rows, 小計, 合計.
+
+    Built from `Summary.rows()`, the walk the CLI and the Prefect artifacts print too: a pillar's
+    sub-pillar rows come before its own row, which closes the group as its 小計.
+    """
     groups = []
-    for pillar in summary["pillars"]:
-        rows = [{"label": sub["label"], "rated": str(sub["rated"]), "exceeded": str(sub["exceeded"]),
-                 "achieved": str(sub["achieved"]), "not_achieved": str(sub["not_achieved"])}
-                for sub in pillar["sub_pillars"]]
-        groups.append({
-            "label": pillar["label"],
-            "rows": rows,
-            "rowspan": str(len(rows) + 1),
-            "subtotal": {"rate": pct(pillar["rate"]), "rated": str(pillar["rated"]), "met": str(pillar["met"]),
-                         "not_achieved": str(pillar["not_achieved"])},
-        })
-    total = {"rate": pct(summary["rate"]), "rated": str(summary["rated"]), "met": str(summary["met"]),
-             "not_achieved": str(summary["not_achieved"])}
+    total = None
+    pending: list[dict] = []
+    for row in summary.rows():
+        if row.kind == "sub_pillar":
+            pending.append({"label": row.label, "rated": str(row.rated), "exceeded": str(row.exceeded),
+                            "achieved": str(row.achieved), "not_achieved": str(row.not_achieved)})
+        elif row.kind == "pillar":
+            groups.append({"label": row.label, "rows": pending, "rowspan": str(len(pending) + 1),
+                           "subtotal": _table_figures(row)})
+            pending = []
+        else:
+            total = _table_figures(row)
     return {"groups": groups, "total": total}
 
 
@@ -269,7 +279,7 @@ def annex_context(assessment: Assessment) -> dict:
     }
 
 
-def build_context(assessment: Assessment, summary: dict, draft: bool) -> dict:
+def build_context(assessment: Assessment, summary: Summary, draft: bool) -> dict:
     """Everything the report templates print, formatted."""
     plan, results = assessment.plan, assessment.results
     year = wareki_year(assessment.fiscal_year)
@@ -323,7 +333,7 @@ def build_context(assessment: Assessment, summary: dict, draft: bool) -> dict:
             "headers": [level.label for level in plan.levels[:2]],
             "count_header": f"{plan.measure_label}数",
             "chart": chart_svg(plan, summary),
-            "chart_caption": chart_title(plan, summary["fiscal_year"]),
+            "chart_caption": chart_title(plan, summary.fiscal_year),
             "note": f"※ 内訳は別紙「{annex['title']}」のとおり",
         },
         "initiatives": initiatives,

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
-from .layout import HEADER_ROW, INPUT_SHEET
+from .layout import DEFAULT_MEASURE_LABEL, HEADER_ROW, INPUT_SHEET
 from tenken.core.errors import CellProblem
 from .writer import set_text, workbook_bytes
 
@@ -21,11 +21,12 @@ OFFICE = "点検事務局"
 LOCAL_TIME = ZoneInfo("Asia/Tokyo")
 
 
-def where(problem: CellProblem) -> str:
+def where(problem: CellProblem, measure_label: str = DEFAULT_MEASURE_LABEL) -> str:
+    """Where a problem is, for a person; a measure is named in the plan's word (`Plan.measure_label`)."""
     if problem.cell is None:
         if problem.measure is None:
             return "ファイル全体"
-        return f"施策 {problem.measure} の行（ファイルにありません。依頼ファイルの行は削除しないでください）"
+        return f"{measure_label} {problem.measure} の行（ファイルにありません。依頼ファイルの行は削除しないでください）"
     if problem.sheet:
         return f"シート「{problem.sheet}」のセル {problem.cell}"
     return problem.cell
@@ -33,8 +34,9 @@ def where(problem: CellProblem) -> str:
 
 def answer_text(file_name: str, problems: Sequence[CellProblem], department_name: str | None = None,
                 received_at: datetime | None = None, marked_copy: str | None = None,
-                reference: str | None = None) -> str:
-    """The letter to the department: what was received, each problem where it is, what to do."""
+                reference: str | None = None, measure_label: str = DEFAULT_MEASURE_LABEL) -> str:
+    """The letter to the department: what was received, each problem where it is, what to do.
+    `measure_label` is the plan's word for a measure (施策, 事業 …)."""
     received = f"（{received_at.astimezone(LOCAL_TIME):%Y年%m月%d日 %H:%M} 受付）" if received_at else ""
     lines = [f"{department_name or '提出者'} ご担当者様", "",
              (f"提出いただいたファイル「{file_name}」{received}を確認したところ、"
@@ -44,7 +46,7 @@ def answer_text(file_name: str, problems: Sequence[CellProblem], department_name
         lines.append(f"問題のセルに色とコメントを付けたファイル（{marked_copy}）をお返しします。修正して、そのまま提出できます。")
     lines.append("")
     for number, problem in enumerate(problems, 1):
-        lines.append(f"{number}. {where(problem)}")
+        lines.append(f"{number}. {where(problem, measure_label)}")
         lines.append(f"   {problem.message}")
     if reference:
         lines += ["", f"受付番号: {reference}"]

@@ -7,11 +7,16 @@ finished in an earlier year are not on the form.
 
 What the form asks is derived from the plan each time (`template_rows`), so intake can tell an
 edited target or a deleted row from what was requested without trusting the file.
+
+The columns naming the measure say it in the plan's own word (`Plan.measure_label`: 施策番号 and 施策名
+for Kanagawa, 事業番号 and 事業名 for a plan of 事業); `columns(label)` gives them for a plan. Only the
+titles change with the label: column ids and letters are the same for every plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from tenken.core.plan import Measure, Plan
 
@@ -24,6 +29,7 @@ FIRST_ROW = 7
 AUTO_RATED = "（自動判定）"
 NO_INDICATOR_TARGET = "指標未設定"
 SELF_RATINGS = ("◎", "○", "△")
+DEFAULT_MEASURE_LABEL = "施策"  # Plan.measure_label when a plan does not set its own
 
 
 @dataclass(frozen=True)
@@ -35,20 +41,31 @@ class Column:
     input: bool = False
 
 
-COLUMNS = (
-    Column("key", "施策番号", "A", 11),
-    Column("part", "項目", "B", 6),
-    Column("name", "施策名", "C", 30),
-    Column("indicator", "成果指標", "D", 30),
-    Column("kind", "種別", "E", 6),
-    Column("unit", "単位", "F", 7),
-    Column("target", "目標", "G", 16),
-    Column("actual", "実績", "H", 18, input=True),
-    Column("self_rating", "自己評価", "I", 9, input=True),
-    Column("reason", "未達成の理由及び今後の見込み等", "J", 40, input=True),
-    Column("cause", "要因", "K", 22, input=True),
-    Column("highlight", "主な取組", "L", 40, input=True),
-)
+def key_title(measure_label: str = DEFAULT_MEASURE_LABEL) -> str:
+    """The title of the column holding a measure's key: 施策番号, 事業番号 …"""
+    return f"{measure_label}番号"
+
+
+@cache
+def columns(measure_label: str = DEFAULT_MEASURE_LABEL) -> tuple[Column, ...]:
+    """The form's columns, the measure named in the plan's own word."""
+    return (
+        Column("key", key_title(measure_label), "A", 11),
+        Column("part", "項目", "B", 6),
+        Column("name", f"{measure_label}名", "C", 30),
+        Column("indicator", "成果指標", "D", 30),
+        Column("kind", "種別", "E", 6),
+        Column("unit", "単位", "F", 7),
+        Column("target", "目標", "G", 16),
+        Column("actual", "実績", "H", 18, input=True),
+        Column("self_rating", "自己評価", "I", 9, input=True),
+        Column("reason", "未達成の理由及び今後の見込み等", "J", 40, input=True),
+        Column("cause", "要因", "K", 22, input=True),
+        Column("highlight", "主な取組", "L", 40, input=True),
+    )
+
+
+COLUMNS = columns()  # with the default label; ids, letters and widths are the same for every plan
 COLUMN = {c.id: c for c in COLUMNS}
 INPUT_COLUMNS = tuple(c.id for c in COLUMNS if c.input)
 MEASURE_INPUTS = ("self_rating", "reason", "cause", "highlight")  # on the measure's first row only
@@ -56,7 +73,13 @@ MEASURE_INPUTS = ("self_rating", "reason", "cause", "highlight")  # on the measu
 # CSV: the same columns, preceded by what the workbook keeps in its meta sheet.
 CSV_YEAR = "年度"
 CSV_DEPARTMENT = "所属"
-CSV_HEADER = (CSV_YEAR, CSV_DEPARTMENT, *(c.title for c in COLUMNS))
+
+
+def csv_header(measure_label: str = DEFAULT_MEASURE_LABEL) -> tuple[str, ...]:
+    return (CSV_YEAR, CSV_DEPARTMENT, *(c.title for c in columns(measure_label)))
+
+
+CSV_HEADER = csv_header()
 
 
 @dataclass(frozen=True)

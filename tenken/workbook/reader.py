@@ -5,6 +5,10 @@ Two workbook readers are available: python-calamine (the default) and openpyxl. 
 workbooks took about 1 s with calamine against 3.6 s with openpyxl here, the shared safety checks
 included (benchmarks/bench_intake.py). Calamine does not expose formulas, so formula cells are found
 in the sheet XML itself, the same way for both readers.
+
+The columns naming the measure are titled in the plan's own word (`measure_label`: 事業番号 for a plan
+of 事業). The default titles (施策番号, 施策名) are accepted too, so a form written before a plan named
+its measures its own way is still read; what the readers say names the columns in the plan's word.
 """
 
 from __future__ import annotations
@@ -19,7 +23,19 @@ from xml.etree import ElementTree
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from .layout import COLUMNS, CSV_DEPARTMENT, CSV_YEAR, FIRST_ROW, FORMAT_VERSION, HEADER_ROW, INPUT_SHEET, META_SHEET
+from .layout import (
+    COLUMNS,
+    CSV_DEPARTMENT,
+    CSV_YEAR,
+    DEFAULT_MEASURE_LABEL,
+    FIRST_ROW,
+    FORMAT_VERSION,
+    HEADER_ROW,
+    INPUT_SHEET,
+    META_SHEET,
+    columns,
+    key_title,
+)
 from .safety import DEFAULT_LIMITS, RESUBMIT, Limits, Refused, check_size, check_workbook_container
 from .submission import Form, FormCell, FormRow
 
@@ -139,8 +155,15 @@ def _cell(rows: list[list[object]], row: int, column: int) -> str:
     return ""
 
 
-def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DEFAULT_READER) -> Form:
-    """A returned request workbook as a Form. Raises Refused for what cannot be read safely."""
+def _default_titles() -> dict[str, str]:
+    """Column id -> title with the default label: accepted besides the plan's own titles."""
+    return {c.id: c.title for c in COLUMNS}
+
+
+def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DEFAULT_READER,
+                  measure_label: str = DEFAULT_MEASURE_LABEL) -> Form:
+    """A returned request workbook as a Form. Raises Refused for what cannot be read safely.
+    `measure_label` is the plan's word for a measure, which titles the measure's columns."""
     check_workbook_container(data, limits)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -171,9 +194,10 @@ def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DE
                       department)
     rows = sheets[INPUT_SHEET]
     sheet_formulas = formulas.get(INPUT_SHEET, {})
-    for column in COLUMNS:
+    default_titles = _default_titles()
+    for column in columns(measure_label):
         written = _cell(rows, HEADER_ROW, column_index_from_string(column.letter))
-        if written != column.title:
+        if written not in (column.title, default_titles[column.id]):
             raise Refused(f"シート「{INPUT_SHEET}」のセル {column.letter}{HEADER_ROW} の見出しが「{column.title}」から"
                           f"「{written}」に変わっています。列の挿入・削除・移動をせずに、お送りした依頼ファイルに入力してください。",
                           department)
@@ -204,8 +228,9 @@ def decode_csv(data: bytes) -> str:
     raise Refused("CSV の文字コードを判別できません。UTF-8 または Shift_JIS で保存して提出してください。")
 
 
-def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Form:
-    """A form returned as CSV with the workbook's columns plus 年度 and 所属 (header names, any order)."""
+def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS, measure_label: str = DEFAULT_MEASURE_LABEL) -> Form:
+    """A form returned as CSV with the workbook's columns plus 年度 and 所属 (header names, any order).
+    `measure_label` is the plan's word for a measure, which titles the measure's columns."""
     check_size(len(data), limits)
     try:
         text = decode_csv(data)
@@ -222,20 +247,21 @@ def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Form:
     if not lines:
         raise Refused("CSV にデータがありません。")
     header_line, header = lines[0]
-    titles = {c.title: c.id for c in COLUMNS}
+    titles = {c.title: c.id for c in columns(measure_label)}
     titles.update({CSV_YEAR: "year", CSV_DEPARTMENT: "department", "所属コード": "department"})
+    title_of = {v: k for k, v in titles.items() if k != "所属コード"}
+    accepted = {**{title: i for i, title in _default_titles().items()}, **titles}
     ids = []
     for position, title in enumerate(header, 1):
         name = unicodedata.normalize("NFKC", title).strip()
-        if name not in titles:
+        if name not in accepted:
             raise Refused(f"CSV の{header_line}行目（見出し）の{position}列目「{title}」は不明な列です。"
                           f"見出しは依頼の CSV と同じにしてください（{'、'.join(titles)}）。")
-        ids.append(titles[name])
-    missing = [t for t, i in ((CSV_YEAR, "year"), (CSV_DEPARTMENT, "department"), ("施策番号", "key"),
+        ids.append(accepted[name])
+    missing = [t for t, i in ((CSV_YEAR, "year"), (CSV_DEPARTMENT, "department"), (key_title(measure_label), "key"),
                               ("実績", "actual")) if i not in ids]
     if missing:
         raise Refused(f"CSV に列「{'」「'.join(missing)}」がありません。依頼の CSV と同じ見出しにしてください。")
-    title_of = {v: k for k, v in titles.items() if k != "所属コード"}
     rows, years, departments = [], set(), set()
     for number, values in lines[1:]:
         if any(v.strip() for v in values[len(ids):]):

@@ -3,7 +3,8 @@
 `interpret` takes the cells of a form (read from a workbook or a CSV), identifies the cycle and
 department, compares the fixed cells with what was requested, builds the department's results,
 validates them with the core (against the plan restricted to that department) and locates every
-problem in a cell, so the department hears which cell, what is wrong and what to do.
+problem in a cell, so the department hears which cell, what is wrong and what to do. Messages name
+a measure in the plan's own word for it (`Plan.measure_label`: 施策, 事業 …), as the core's do.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tenken.core.assessment import check
+from tenken.core.assessment import check, named_measure
 from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ResultSet
 from tenken.core.wareki import wareki_year
 
-from .layout import COLUMN, INPUT_COLUMNS, TemplateRow, measure_rows, on_form
+from .layout import INPUT_COLUMNS, TemplateRow, columns, key_title, measure_rows, on_form
 
 _RATINGS = {"◎": Rating.EXCEEDED, "○": Rating.ACHIEVED, "◯": Rating.ACHIEVED, "〇": Rating.ACHIEVED,
             "△": Rating.NOT_ACHIEVED}
@@ -162,7 +163,9 @@ def _identify(plan: Plan, fiscal_year: int, form: Form, problems: _Problems) -> 
     return department, department is not None
 
 
-def _check_fixed(row: FormRow, template: TemplateRow, strict: bool, problems: _Problems) -> None:
+def _check_fixed(plan: Plan, row: FormRow, template: TemplateRow, strict: bool, problems: _Problems) -> None:
+    label = plan.measure_label
+    titles = {c.id: c.title for c in columns(label)}
     for column_id, requested in template.fixed.items():
         cell = row.cells.get(column_id)
         if cell is None or cell.formula:
@@ -170,15 +173,15 @@ def _check_fixed(row: FormRow, template: TemplateRow, strict: bool, problems: _P
         written = _norm(cell.text)
         if written == _norm(requested) or (not strict and not written):
             continue
-        title = COLUMN[column_id].title
+        title = titles[column_id]
         if column_id in INPUT_COLUMNS:
-            problems.add(f"施策 {template.measure} のこの行の「{title}」は入力欄ではありません"
+            problems.add(f"{label} {template.measure} のこの行の「{title}」は入力欄ではありません"
                          f"（「{written}」が入力されています）。"
                          "黄色のセルに入力し、このセルは依頼時の状態に戻してください。",
                          cell, template.measure, column_id, template.part)
         else:
             shown = f"「{requested}」" if requested else "空欄"
-            problems.add(f"施策 {template.measure} の「{title}」が依頼時の{shown}から「{written}」に変更されています。"
+            problems.add(f"{label} {template.measure} の「{title}」が依頼時の{shown}から「{written}」に変更されています。"
                          f"「{title}」は変更できません。依頼時の内容に戻して提出してください。",
                          cell, template.measure, column_id, template.part)
 
@@ -203,6 +206,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
                      "自所属の依頼ファイルに入力して提出してください。")
         return Reading(fiscal_year, sender, problems=tuple(problems.items))
     own = plan.department(department)
+    label, key_column = plan.measure_label, key_title(plan.measure_label)
 
     for cell in form.stray_formulas:
         problems.add(f"数式「{cell.text[:60]}」が入っています。数式は受け付けられません。数式を削除して提出してください。",
@@ -220,38 +224,38 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
         key_cell = row.cells.get("key")
         if not key:
             if any(row.text(c) for c in INPUT_COLUMNS):
-                problems.add(f"{row.number}行目に、施策番号のない入力があります。各施策の行に入力してください。",
+                problems.add(f"{row.number}行目に、{key_column}のない入力があります。各{label}の行に入力してください。",
                              next(row.cells[c] for c in INPUT_COLUMNS if row.text(c)))
             continue
         key = _key(key)
         measure = plan.measures_by_key.get(key)
         if measure is None:
-            problems.add(f"施策番号「{key}」は計画にありません。施策番号は変更せず、依頼ファイルの行に入力してください。",
+            problems.add(f"{key_column}「{key}」は計画にありません。{key_column}は変更せず、依頼ファイルの行に入力してください。",
                          key_cell, key, "measure")
             continue
         if measure.department != department:
             owner = plan.department(measure.department).name
-            problems.add(f"施策 {key}「{measure.name}」は{owner}の施策です。{own.name}の依頼ファイルには"
-                         f"{own.name}の施策だけを入力してください（他の所属の行を貼り付けないでください）。",
+            problems.add(f"{named_measure(plan, measure)}は{owner}の{label}です。{own.name}の依頼ファイルには"
+                         f"{own.name}の{label}だけを入力してください（他の所属の行を貼り付けないでください）。",
                          key_cell, key, "department")
             continue
         if not on_form(measure, fiscal_year):
-            problems.add(f"施策 {key}「{measure.name}」は{wareki_year(fiscal_year)}の点検の対象ではありません。"
+            problems.add(f"{named_measure(plan, measure)}は{wareki_year(fiscal_year)}の点検の対象ではありません。"
                          "依頼ファイルの行をそのまま使ってください。", key_cell, key, "measure")
             continue
         part = _part_number(row.text("part"))
         template = templates.get((key, part if part is not None else 0))
         if template is None:
-            problems.add(f"施策 {key} の項目「{row.text('part')}」は依頼にありません。"
+            problems.add(f"{label} {key} の項目「{row.text('part')}」は依頼にありません。"
                          "依頼ファイルの行をそのまま使ってください。",
                          row.cells.get("part") or key_cell, key, "measure")
             continue
         if (key, part) in found:
-            problems.add(f"施策 {key}{template.fixed['part']} の行が重複しています（{found[(key, part)].number}行目と"
+            problems.add(f"{label} {key}{template.fixed['part']} の行が重複しています（{found[(key, part)].number}行目と"
                          f"{row.number}行目）。1つの行だけにしてください。", key_cell, key, "measure")
             continue
         found[(key, part)] = row
-        _check_fixed(row, template, form.strict, problems)
+        _check_fixed(plan, row, template, form.strict, problems)
 
     cause_keys = {_key(t.label): t.key for t in plan.rating.cause_tags}
     cause_keys.update({t.key: t.key for t in plan.rating.cause_tags})
@@ -276,7 +280,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
         if written_rating:
             self_rating = _RATINGS.get(written_rating)
             if self_rating is None:
-                problems.add(f"施策 {measure.key} の自己評価「{written_rating}」は選べません。"
+                problems.add(f"{label} {measure.key} の自己評価「{written_rating}」は選べません。"
                              "◎・○・△のいずれかを選んでください。",
                              first.cells.get("self_rating"), measure.key, "self_rating")
         cause = first.text("cause") if first else ""

@@ -25,7 +25,6 @@ from tenken.csvsafe import to_csv
 from .layout import (
     COLUMN,
     COLUMNS,
-    CSV_HEADER,
     FIRST_ROW,
     FORMAT_VERSION,
     GUIDE_SHEET,
@@ -34,6 +33,8 @@ from .layout import (
     META_SHEET,
     SELF_RATINGS,
     TemplateRow,
+    columns,
+    csv_header,
     template_rows,
 )
 
@@ -71,7 +72,7 @@ def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: 
          "行・列・シートの追加や削除もしないでください（変更されたファイルは受け付けられません）。"),
         ("2. 実績: 目標と同じ単位を付けて入力してください（例: 10,000人、75.3%）。全角の数字でも構いません。"
          "把握できなかった場合は「未把握」と入力してください。(1)(2)…と項目が分かれている指標は、項目の行ごとに入力します。"),
-        (f"3. 自己評価: 定性的な指標の施策だけ、{'・'.join(SELF_RATINGS)}から選んでください"
+        (f"3. 自己評価: 定性的な指標の{plan.measure_label}だけ、{'・'.join(SELF_RATINGS)}から選んでください"
          "（◎ 目標を上回った、○ 達成、△ 未達成）。数値の指標は自動で判定します。"),
         "4. 未達成の理由及び今後の見込み等: 目標に届かなかった場合は必ず入力してください。",
         f"5. 要因: 未達成の場合は、主な要因を選んでください（{causes}）。",
@@ -116,7 +117,7 @@ def _heading(ws: Worksheet, plan: Plan, fiscal_year: int, department: Department
         ws.merge_cells(f"A{row}:{last}{row}")
         cell = ws.cell(row, 1, text)
         cell.font = font
-    for column in COLUMNS:
+    for column in columns(plan.measure_label):
         cell = ws[f"{column.letter}{HEADER_ROW}"]
         cell.value = column.title
         cell.font = Font(bold=True)
@@ -224,7 +225,7 @@ def request_csv(plan: Plan, fiscal_year: int, department: str, results: dict[str
     for row in template_rows(plan, fiscal_year, department):
         values = _row_values(row, results.get(row.measure), cause_labels)
         rows.append([fiscal_year, department, *(values.get(c.id, "") for c in COLUMNS)])
-    return to_csv(list(CSV_HEADER), rows, bom=bom)
+    return to_csv(list(csv_header(plan.measure_label)), rows, bom=bom)
 
 
 def request_file_name(fiscal_year: int, department: str, suffix: str = ".xlsx") -> str:

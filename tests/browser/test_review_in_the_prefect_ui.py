@@ -7,7 +7,7 @@ person does: open the run page, press Resume, fill 判断, コメント and 確�
 import re
 
 import pytest
-from tenken.deployed import run_cycle_until_review, start_review, wait_for_pause, wait_for_publication
+from tenken_demo.deployed import run_cycle_until_review, start_review, wait_for_pause, wait_for_publication
 from tenken.ledger import Ledger
 from tests.browser.conftest import screenshot
 

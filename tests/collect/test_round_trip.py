@@ -6,6 +6,7 @@ import json
 import shutil
 
 from tenken.config import DEFAULT_CONFIG, load_results
+from tenken.ledger import Ledger
 from tenken.services import load_cycle
 from tests.conftest import run_cli
 
@@ -50,7 +51,8 @@ def test_the_ledger_holds_what_each_department_wrote_measure_by_measure(intake, 
         shutil.copyfile(path, inbox / path.name)
     assert all(o.accepted for o in intake.run([inbox]))
 
-    _, from_ledger = load_cycle(YEAR, database_url=db_url)
+    with Ledger.open(db_url) as ledger:
+        _, from_ledger = load_cycle(YEAR, ledger=ledger)
     example = load_results(DEFAULT_CONFIG, YEAR)
     assert from_ledger.report == example.report
     assert [r.model_dump(exclude={"department"}) for r in from_ledger.results] == \
@@ -59,9 +61,18 @@ def test_the_ledger_holds_what_each_department_wrote_measure_by_measure(intake, 
 
 
 def test_without_submissions_a_cycle_reads_the_bundled_example(tmp_path):
-    _, results = load_cycle(YEAR, database_url=f"sqlite:///{tmp_path / 'absent.db'}")
+    with Ledger.open(f"sqlite:///{tmp_path / 'empty.db'}") as ledger:
+        _, results = load_cycle(YEAR, ledger=ledger)
     assert results == load_results(DEFAULT_CONFIG, YEAR)
-    assert not (tmp_path / "absent.db").exists()
+    assert load_cycle(YEAR)[1] == results
+
+
+def test_reading_figures_does_not_create_a_ledger(tmp_path):
+    summary = run_cli("summary", "--year", str(YEAR), "--json", "--db", f"sqlite:///{tmp_path / 'absent.db'}",
+                      cwd=tmp_path)
+    assert summary.returncode == 0, summary.stderr
+    assert json.loads(summary.stdout)["rate"] == 69.8
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_department_is_read_from_inside_the_file_not_from_its_name(intake, example_files, tmp_path):

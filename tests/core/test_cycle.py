@@ -50,6 +50,6 @@ def test_the_cycle_opened_in_april_inspects_the_fiscal_year_just_closed():
 
 
 def test_the_deadline_falls_in_the_year_after_the_fiscal_year():
-    from tenken.core.cycle import CycleSettings
+    from tenken.cycle_config import CycleSettings
 
     assert CycleSettings(deadline="05-31").deadline_for(2020) == date(2021, 5, 31)

@@ -35,5 +35,5 @@ def test_the_kanagawa_example_shows_its_two_adjustments_to_reviewers():
     from tenken.services import assess_cycle
     from tenken.config import DEFAULT_CONFIG
 
-    found = discrepancies(assess_cycle(2020, DEFAULT_CONFIG, "sqlite:///:memory:"))
+    found = discrepancies(assess_cycle(2020, DEFAULT_CONFIG))
     assert sorted(f["name"] for f in found if f["kind"] == "adjusted") == ["モバイルPCの導入", "学習用コンピュータの整備"]

@@ -35,20 +35,25 @@ def build(specs):
 @given(measure_specs)
 def test_counts_add_up_at_every_level(specs):
     summary = build(specs)
-    assert summary["measures"] == len(specs)
-    assert summary["worked_on"] == summary["measures"] - summary["finished_earlier"]
-    assert summary["rated"] + summary["no_indicator"] == summary["worked_on"]
-    assert summary["exceeded"] + summary["achieved"] + summary["not_achieved"] == summary["rated"]
-    assert sum(p["rated"] for p in summary["pillars"]) == summary["rated"]
-    for pillar in summary["pillars"]:
-        assert sum(s["rated"] for s in pillar["sub_pillars"]) == pillar["rated"]
+    assert summary.measures == len(specs)
+    assert summary.worked_on == summary.measures - summary.finished_earlier
+    assert summary.rated + summary.no_indicator == summary.worked_on
+    assert summary.exceeded + summary.achieved + summary.not_achieved == summary.rated
+    assert sum(p.rated for p in summary.pillars) == summary.rated
+    for pillar in summary.pillars:
+        assert sum(s.rated for s in pillar.sub_pillars) == pillar.rated
+    rows = list(summary.rows())
+    assert rows[-1].kind == "total" and rows[-1].rated == summary.rated
+    for row in rows:
+        assert row.exceeded + row.achieved + row.not_achieved == row.rated
+        assert row.met == row.exceeded + row.achieved
 
 
 @settings(max_examples=60, deadline=None)
 @given(measure_specs)
 def test_rates_stay_between_0_and_100(specs):
     summary = build(specs)
-    for figure in [summary["rate"], *(p["rate"] for p in summary["pillars"])]:
+    for figure in [row.rate for row in summary.rows()]:
         assert figure is None or 0 <= figure <= 100
 
 

@@ -30,7 +30,7 @@ PROBE = textwrap.dedent("""
     sys.addaudithook(hook)
     figures = summarize(assess(plan, rows))
     print("TOUCHED", touched)
-    print("RATE", figures["rate"])
+    print("RATE", figures.rate)
 """)
 
 

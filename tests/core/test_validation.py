@@ -149,4 +149,4 @@ def test_a_draft_may_be_compiled_with_measures_still_missing():
     from tenken.core.aggregate import summarize
 
     summary = summarize(assessment)
-    assert (summary["missing"], summary["rated"]) == (1, 2)
+    assert (summary.missing, summary.rated) == (1, 2)

@@ -9,8 +9,8 @@ import yaml
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 import tenken.notify
-from tenken.config import load_cycle_settings, load_plan
-from tenken.testing.slack_standin import SlackStandIn
+from tenken.config import load_cycle_settings, load_directory
+from tenken_demo.slack_standin import SlackStandIn
 from tests.conftest import ROOT
 
 
@@ -24,12 +24,11 @@ def config_copy(source: Path, tmp_path: Path, **cycle) -> Path:
 
 
 def standin_for(config: Path) -> SlackStandIn:
-    plan, settings = load_plan(config), load_cycle_settings(config)
+    directory, settings = load_directory(config), load_cycle_settings(config)
     channels, users = set(), {}
-    targets = [d.slack for d in plan.departments]
-    targets += [d.escalation.slack for d in plan.departments if d.escalation]
-    targets += [r.slack for r in settings.review.reviewers] + [settings.review.channel, settings.announce_channel]
-    for target in filter(None, targets):
+    recipients = [*directory.departments.values(), *directory.escalations.values(), *settings.review.reviewers,
+                  settings.review.channel, settings.announce_channel]
+    for target in filter(None, (r.slack for r in recipients if r is not None)):
         if target.startswith("#"):
             channels.add(target[1:])
         elif target.startswith("@"):
@@ -43,6 +42,7 @@ def environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TENKEN_REVIEW_POLL_SECONDS", "1")
     monkeypatch.delenv("TENKEN_DATABASE_URL", raising=False)
     monkeypatch.setenv("TENKEN_SLACK_SECRET_BLOCK", "")
+    monkeypatch.delenv("TENKEN_CONFIG_DIR", raising=False)
     tenken.notify._slack_notifier.cache_clear()
     yield tmp_path
     tenken.notify._slack_notifier.cache_clear()

@@ -1,6 +1,6 @@
 """The FY2020 cycle end to end on a real Prefect server, with slack-sdk talking to the Slack stand-in.
 
-Departments are played by tenken.demo: two are late, one sends a bad file and then a corrected one.
+Departments are played by tenken_demo.scenario: two are late, one sends a bad file and then a corrected one.
 The reviewer first requests changes, then approves, through the same API the UI's Resume uses.
 """
 
@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from tenken.ledger import Ledger
-from tenken.review_client import answer_review, wait_for_paused_review
+from tenken_demo.review_client import answer_review, wait_for_paused_review
 from tests.flows.conftest import KANAGAWA, config_copy, point_at, standin_for
 
 pytestmark = pytest.mark.prefect
@@ -39,7 +39,7 @@ def cycle(prefect_server, tmp_path_factory):
             answer_review(second.id, "approve", "審査 花子", "承認します。")
             decisions.append(second.state.state_details.pause_key)
 
-        from tenken.demo import run_demo
+        from tenken_demo.in_process import run_demo
 
         thread = threading.Thread(target=reviewers, daemon=True)
         thread.start()

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from flows.collect_and_remind import collect_and_remind
-from tenken import operations
 from tenken.ledger import Ledger
-from tenken.runtime import CycleRun
+from tenken.services import Cycle, opening
+from tenken.settings import Settings
 from tests.flows.conftest import CITY, config_copy, point_at, standin_for
 
 pytestmark = pytest.mark.prefect
@@ -25,20 +25,21 @@ def city(prefect_server, environment, monkeypatch):
                          announce_channel="#digital")
     with standin_for(config) as slack:
         point_at(monkeypatch, slack)
-        run = CycleRun(fiscal_year=2024, config_dir=str(config))
-        operations.send_requests(run, operations.open_cycle(run))
-        yield run, slack
+        settings = Settings.resolve(config_dir=config)
+        with Cycle.opened(settings, 2024) as cycle:
+            opening.send_requests(cycle, opening.open_cycle(cycle))
+        yield settings, slack
 
 
-def remind(run: CycleRun):
-    return collect_and_remind(run.fiscal_year, DEADLINE_DAY, run.config_dir, return_state=True)
+def remind(settings: Settings):
+    return collect_and_remind(2024, DEADLINE_DAY, str(settings.config_dir), return_state=True)
 
 
 def reminder_keys(slack) -> Counter:
     return Counter(m.key for m in slack.messages if m.key and "/reminder/" in m.key)
 
 
-def expected_keys(run: CycleRun) -> set[str]:
+def expected_keys(settings: Settings) -> set[str]:
     return {f"2024/reminder/{d}/due_today" for d in ("crisis", "fire", "safety", "digital", "citizens")}
 
 
@@ -88,7 +89,7 @@ def test_a_crash_between_sending_and_recording_then_a_rerun_completes_without_du
     assert remind(run).is_completed()
     assert reminder_keys(slack) == Counter(expected_keys(run))
     assert slack.requests("conversations.history"), "the unrecorded one was looked up, not sent again"
-    with Ledger.open(run.ledger_url) as ledger:
+    with Ledger.open(run.database_url) as ledger:
         assert {r.status for r in ledger.reminders(2024)} == {"sent"}
 
 

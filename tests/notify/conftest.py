@@ -5,7 +5,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 
 import tenken.notify
 from tenken.notify import SlackNotifier
-from tenken.testing.slack_standin import SlackStandIn
+from tenken_demo.slack_standin import SlackStandIn
 
 TOURISM = "tenken-tourism"
 REVIEW = "tenken-review"

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import jinja2.meta
 import pytest
 
+from tenken.config import DEFAULT_CONFIG, load_plan
 from tenken.core.errors import Problem
 from tenken.notify import ENV_BASE_URL, ENV_SECRET_BLOCK, ENV_TOKEN, ENV_VAR_DIR, KINDS, MessageError, render
 from tenken.notify.messages import TEMPLATE_DIR, environment
@@ -119,6 +120,43 @@ def test_a_rejection_lists_every_problem_with_its_cell_and_measure():
     assert "・実績!E7（施策 II-1-イ-1）：自己評価を選んでください" in text
     assert "・ファイルの様式が違います" in text
     assert "観光課_指摘.xlsx" in text and "令和3年5月31日（月）" in text
+
+
+CITY = ROOT / "tests" / "fixtures" / "city_plan"
+# What names or counts measures in each kind, rendered with a problem located in a measure for rejections.
+MEASURE_WORDS = {
+    "request": ({}, "が所管する{} 3 件の実績"),
+    "accepted": ({}, "{} 3 件の記入を確認しました"),
+    "rejection": ({"problems": [Problem("実績を入力してください", measure="1-B-1-1")]}, "・（{} 1-B-1-1）：実績を入力してください"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MEASURE_WORDS))
+def test_messages_about_measures_use_the_plans_word_for_them(kind):
+    label = load_plan(CITY).measure_label
+    changes, expected = MEASURE_WORDS[kind]
+
+    text = message(kind, plan="みなと市デジタル推進計画", measure_label=label, **changes)
+
+    assert label == "事業" and expected.format("事業") in text
+    assert "施策" not in text
+
+
+@pytest.mark.parametrize("kind", sorted(MEASURE_WORDS))
+def test_messages_about_measures_say_施策_when_no_word_is_given(kind):
+    changes, expected = MEASURE_WORDS[kind]
+
+    text = message(kind, **changes)
+
+    assert expected.format("施策") in text and "事業" not in text
+
+
+def test_kanagawas_own_word_renders_the_same_message_as_the_default():
+    label = load_plan(DEFAULT_CONFIG).measure_label
+
+    assert label == "施策"
+    for kind, (changes, _) in MEASURE_WORDS.items():
+        assert message(kind, measure_label=label, **changes) == message(kind, **changes)
 
 
 def test_a_rejection_without_problems_is_refused():

@@ -1,10 +1,15 @@
-"""Without a token: the outbox under var/, and how notifier_from_env chooses."""
+"""Without a token: the outbox under var/, and how the Settings choose the notifier."""
 
 import json
 
 import pytest
 
-from tenken.notify import NotificationError, OutboxNotifier, SlackNotifier, notifier_from_env, read_outbox
+from tenken.notify import NotificationError, OutboxNotifier, SlackNotifier, read_outbox
+from tenken.settings import Settings
+
+
+def notifier_from_env():
+    return Settings.resolve().notifier()
 
 
 def test_without_a_token_messages_go_to_the_outbox_under_the_var_dir(tmp_path, monkeypatch):

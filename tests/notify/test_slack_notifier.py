@@ -7,7 +7,7 @@ import pytest
 from tenken.notify import NotificationError, SlackNotifier
 from tenken.notify.slack import METADATA_EVENT_TYPE
 from tests.notify.conftest import HEAD, REVIEW, TOURISM
-from tenken.testing.slack_standin import SlackStandIn
+from tenken_demo.slack_standin import SlackStandIn
 
 
 def test_a_message_to_a_channel_name_is_posted_into_that_channel(slack, notifier):

@@ -2,7 +2,7 @@
 
 from urllib.request import urlopen
 
-from tenken.testing.slack_standin import SlackStandIn
+from tenken_demo.slack_standin import SlackStandIn
 
 
 def test_channels_and_users_can_be_given_as_written_in_departments_yaml():

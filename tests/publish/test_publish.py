@@ -1,7 +1,7 @@
 import hashlib
 import subprocess
 
-from tenken.publish import publish
+from tenken.website import publish
 
 
 def sample_files(tmp_path):

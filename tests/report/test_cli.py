@@ -28,7 +28,7 @@ def test_a_draft_of_a_plan_above_the_annex_limit_points_to_the_html_and_csv(tmp_
     from tenken.report import write_report
     from tenken.services import assess_cycle
 
-    assessment = assess_cycle(2020, None, "sqlite:///:memory:")
+    assessment = assess_cycle(2020)
     files = write_report(assessment, summarize(assessment), tmp_path, draft=True, pdf_annex_limit=10)
     text = subprocess.run(["pdftotext", str(files["pdf"]), "-"], capture_output=True, text=True).stdout
     assert "76件の一覧をPDFに収録していません" in text and "report-2020-draft.html" in text

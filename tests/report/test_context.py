@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import pytest
 
-from tenken.core.aggregate import summarize
+from tenken.core.aggregate import Summary, summarize
 from tenken.report import write_report
-from tenken.report.context import build_context, cause_phrase, comparison_sentence
+from tenken.report.context import build_context, cause_phrase, comparison_sentence, summary_table
 from tenken.services import assess_cycle
 from tests.conftest import ROOT
 from tests.report.conftest import flat, pdftotext
@@ -16,12 +16,10 @@ from tests.report.conftest import flat, pdftotext
 CITY = ROOT / "tests" / "fixtures" / "city_plan"
 
 
-def with_previous(summary: dict, total: float, *pillars: float) -> dict:
-    changed = copy.deepcopy(summary)
-    changed["previous_rate"] = total
-    for pillar, rate in zip(changed["pillars"], pillars):
-        pillar["previous_rate"] = rate
-    return changed
+def with_previous(summary: Summary, total: float, *pillars: float) -> Summary:
+    assert len(pillars) == len(summary.pillars)
+    return dataclasses.replace(summary, previous_rate=total, pillars=tuple(
+        dataclasses.replace(pillar, previous_rate=rate) for pillar, rate in zip(summary.pillars, pillars)))
 
 
 def test_rates_below_the_previous_cycle_read_as_lower_and_lead_into_the_causes(fy2020):
@@ -42,6 +40,29 @@ def test_mixed_changes_name_which_rate_went_which_way(fy2020):
     assessment, summary = fy2020
     sentence = comparison_sentence(assessment.plan, with_previous(summary, 80.0, 70.0, 63.2))
     assert "今回の達成率は全体では低い値、柱Ⅰでは高い値、柱Ⅱでは同じ値となっています" in sentence
+
+
+def test_the_summary_table_is_laid_out_from_the_shared_rows_walk(fy2020):
+    _, summary = fy2020
+    table = summary_table(summary)
+    rows = list(summary.rows())
+    assert [g["label"] for g in table["groups"]] == [r.label for r in rows if r.kind == "pillar"]
+    assert [row["label"] for g in table["groups"] for row in g["rows"]] == [
+        r.label for r in rows if r.kind == "sub_pillar"]
+    assert [g["rowspan"] for g in table["groups"]] == ["4", "5"]  # the sub-pillars and the 小計 row
+    assert [g["subtotal"]["rate"] for g in table["groups"]] == ["72.7%", "63.2%"]
+    assert table["total"] == {"rate": "69.8%", "rated": "63", "met": "44", "not_achieved": "19"}
+
+    class Relabelled(Summary):
+        def rows(self):
+            for row in Summary.rows(self):
+                yield dataclasses.replace(row, label=f"<{row.label}>", rated=row.rated + 1000)
+
+    relabelled = Relabelled(**{f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)})
+    table = summary_table(relabelled)
+    assert all(g["label"].startswith("<") for g in table["groups"])
+    assert all(row["label"].startswith("<") and int(row["rated"]) > 1000 for g in table["groups"] for row in g["rows"])
+    assert table["total"]["rated"] == "1063"
 
 
 def test_the_cause_phrase_is_built_from_the_configured_labels():

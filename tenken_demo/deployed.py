@@ -20,9 +20,9 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled
 
-from tenken.demo import COLLECTION_DAYS, FISCAL_YEAR, scenario
-from tenken.operations import deliver
-from tenken.runtime import CycleRun
+from tenken.services.collecting import deliver
+from tenken.settings import Settings
+from tenken_demo.scenario import COLLECTION_DAYS, FISCAL_YEAR, scenario
 
 OPEN = "open-cycle/yearly-open"
 COLLECT = "collect-and-remind/daily-collect-and-remind"
@@ -94,12 +94,12 @@ def run_cycle_until_review(config_dir: str | None = None,
                            progress: Callable[[str], None] = lambda _: None) -> FlowRun:
     """Open, collect on every demo day and compile: returns the review run paused for reviewers."""
     cancel_waiting_reviews()
-    run = CycleRun(fiscal_year=FISCAL_YEAR, config_dir=config_dir)
-    arrivals = scenario(run)
+    settings = Settings.resolve(config_dir=config_dir)
+    arrivals = scenario(settings)
     run_to_completion(OPEN, _parameters(config_dir))
     progress("開始: 各所属へ依頼ファイルを送付しました")
     for day in COLLECTION_DAYS:
-        delivered = deliver(run, arrivals.get(day.isoformat(), []))
+        delivered = deliver(settings, FISCAL_YEAR, arrivals.get(day.isoformat(), []))
         run_to_completion(COLLECT, {**_parameters(config_dir), "today": day.isoformat()})
         progress(f"{day.isoformat()}: 受付・督促（到着 {delivered} 件）")
     return start_review(config_dir)

@@ -1,26 +1,22 @@
-"""Use cases shared by the CLI and the Prefect tasks: load what a cycle needs, once.
+"""Where a cycle's results come from, loaded once.
 
-Where a cycle's results come from:
 - the ledger, when it holds accepted submissions for the fiscal year: each department's latest
   accepted version (a department that has not submitted has no results, and the assessment says so);
-- otherwise the bundled example, config/<plan>/results/<year>.yaml.
+- otherwise the plan folder's results/<year>.yaml (the bundled example's, for instance).
 The office's own part always comes from the config results file when there is one: the report
 text (`report`) and the rating adjustments (`adjustment` of a measure), merged into the
 departments' results by measure key.
-
-The ledger is the one at `database_url` (argument, else $TENKEN_DATABASE_URL, else
-var/tenken.db); a SQLite ledger file that does not exist is not created by reading.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tenken import ledger as _ledger
 from tenken.config import DEFAULT_CONFIG, load_plan, load_results, results_path
 from tenken.core.assessment import Assessment, assess
 from tenken.core.plan import Plan
-from tenken.core.results import Adjustment, MeasureResult, ReportText, ResultSet
+from tenken.core.results import Adjustment, ResultSet, ReportText
+from tenken.ledger import Ledger
 
 
 def office_results(fiscal_year: int, config_dir: Path | None = None) -> ResultSet | None:
@@ -37,21 +33,12 @@ def adjustments_of(results: ResultSet | None) -> dict[str, Adjustment]:
     return {r.measure: r.adjustment for r in results.results if r.adjustment is not None}
 
 
-def submitted_results(fiscal_year: int, database_url: str | None = None) -> list[MeasureResult]:
-    """The departments' latest accepted results in the ledger ([] when there are none or no ledger)."""
-    url = _ledger.database_url(database_url)
-    if not _ledger.exists(url):
-        return []
-    with _ledger.Ledger.open(url) as ledger:
-        return ledger.latest_results(fiscal_year)
-
-
 def load_cycle(fiscal_year: int, config_dir: Path | None = None,
-               database_url: str | None = None) -> tuple[Plan, ResultSet]:
+               ledger: Ledger | None = None) -> tuple[Plan, ResultSet]:
     """The plan and the results of a fiscal year: from the ledger if it has any, else the config file."""
     config_dir = Path(config_dir or DEFAULT_CONFIG)
     plan = load_plan(config_dir)
-    submitted = submitted_results(fiscal_year, database_url)
+    submitted = ledger.latest_results(fiscal_year) if ledger is not None else []
     if not submitted:
         return plan, load_results(config_dir, fiscal_year)
     office = office_results(fiscal_year, config_dir)
@@ -64,7 +51,7 @@ def load_cycle(fiscal_year: int, config_dir: Path | None = None,
     return plan, ResultSet(fiscal_year=fiscal_year, report=report, results=merged)
 
 
-def assess_cycle(fiscal_year: int, config_dir: Path | None = None, database_url: str | None = None) -> Assessment:
-    plan, results = load_cycle(fiscal_year, config_dir, database_url)
-    return assess(plan, results)
-
+def assess_cycle(fiscal_year: int, config_dir: Path | None = None, ledger: Ledger | None = None,
+                 allow_missing: bool = False) -> Assessment:
+    plan, results = load_cycle(fiscal_year, config_dir, ledger)
+    return assess(plan, results, allow_missing=allow_missing)

@@ -1,4 +1,4 @@
-"""`tenken demo`: the FY2020 cycle end to end on the bundled example."""
+"""`tenken-demo`: the FY2020 cycle end to end on the bundled example (what `make demo` runs)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
-from tenken.cli.app import app, domain_errors
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
 
 @app.command()
-@domain_errors
 def demo(
     approve: Annotated[bool, typer.Option("--approve", help="A demo reviewer approves through the Prefect API.")]
     = False,
@@ -24,15 +23,16 @@ def demo(
     """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
 
     Without --approve the run waits at the review: open the printed Prefect UI link and press Resume.
-    Each run starts from an empty ledger and outbox in var/demo (or $TENKEN_VAR_DIR); the report is
-    published to the site folder of config/kanagawa/cycle.yaml.
+    Each run starts from an empty var folder ($TENKEN_VAR_DIR, default var/demo, or var/deployed with
+    --deployed): its ledger, outbox and cycle files; the report is published to its site/ folder.
     """
-    if deployed:
-        return _deployed_demo(approve)
-    os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
-    var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(Path("var") / "demo")))
+    default = Path("var") / ("deployed" if deployed else "demo")
+    var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(default.resolve()))).resolve()
     shutil.rmtree(var, ignore_errors=True)
-    from tenken.demo import published_path, run_demo
+    if deployed:
+        return _deployed_demo(approve, var)
+    os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
+    from tenken_demo.in_process import published_path, run_demo
 
     def paused(flow_run) -> None:
         from prefect.settings import PREFECT_UI_URL
@@ -49,16 +49,16 @@ def demo(
         typer.echo(f"  {kind}: {path}")
 
 
-def _deployed_demo(approve: bool) -> None:
+def _deployed_demo(approve: bool, var: Path) -> None:
     """The worker runs the flows; this process plays the calendar, the departments and the reviewer.
 
     The worker must have been started with the same TENKEN_VAR_DIR (make demo does both), since
     the departments' files are delivered to the inbox there.
     """
-    var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(Path("var") / "deployed"))).resolve()
-    shutil.rmtree(var, ignore_errors=True)
-    from tenken.deployed import run_cycle_until_review, ui_address, wait_for_publication
-    from tenken.review_client import answer_review
+    from tenken.config import load_cycle_settings
+    from tenken.settings import Settings
+    from tenken_demo.deployed import run_cycle_until_review, ui_address, wait_for_publication
+    from tenken_demo.review_client import answer_review
 
     paused = run_cycle_until_review(progress=typer.echo)
     typer.echo(f"\n確認待ち: {ui_address(paused.id)}")
@@ -68,6 +68,14 @@ def _deployed_demo(approve: bool) -> None:
     answer_review(paused.id, "approve", "デモ確認者", "デモのため承認します。")
     wait_for_publication(paused.id)
     typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
-    from tenken.config import DEFAULT_CONFIG, load_cycle_settings
+    settings = Settings.resolve()
+    typer.echo(f"公表しました: {load_cycle_settings(settings.config_dir).site_url}"
+               f"（{settings.publish_target(load_cycle_settings(settings.config_dir).publish_target)}）")
 
-    typer.echo(f"公表しました: {load_cycle_settings(DEFAULT_CONFIG).site_url}")
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

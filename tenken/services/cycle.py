@@ -1,0 +1,80 @@
+"""One fiscal year's cycle of one plan, with everything its use cases touch.
+
+An entry point builds it once from the Settings (`Cycle.opened(settings, year)`), which opens the
+ledger and builds the notifier; use cases receive it and build nothing themselves. Tests build one
+directly with the ledger and notifier they want.
+
+    <var>/cycles/<year>/requests/        the request workbooks sent to departments
+    <var>/cycles/<year>/inbox/           where submitted files arrive (any channel drops them here)
+    <var>/cycles/<year>/received/        files taken in (accepted or refused), moved out of the inbox
+    <var>/cycles/<year>/answers/         answers to refused files: letter and marked workbook
+    <var>/cycles/<year>/review/round-N/  the draft report each review round reads
+    <var>/cycles/<year>/final/           the final report before publication
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from tenken.config import load_cycle_settings, load_directory, load_plan
+from tenken.core.plan import Plan
+from tenken.core.results import Adjustment, ResultSet
+from tenken.cycle_config import CycleSettings
+from tenken.ledger import Ledger
+from tenken.notify import Directory, Notifier
+from tenken.services.dispatch import Dispatcher
+from tenken.services.results import adjustments_of, office_results
+from tenken.settings import Settings
+
+
+@dataclass
+class Cycle:
+    settings: Settings
+    fiscal_year: int
+    plan: Plan
+    config: CycleSettings
+    directory: Directory
+    ledger: Ledger
+    notifier: Notifier | None = None  # None where a use case sends nothing (e.g. `tenken intake`)
+
+    @classmethod
+    def build(cls, settings: Settings, fiscal_year: int, ledger: Ledger, notifier: Notifier | None = None) -> Cycle:
+        config_dir = settings.config_dir
+        return cls(settings, fiscal_year, load_plan(config_dir), load_cycle_settings(config_dir),
+                   load_directory(config_dir), ledger, notifier)
+
+    @classmethod
+    @contextmanager
+    def opened(cls, settings: Settings, fiscal_year: int, sending: bool = True) -> Iterator[Cycle]:
+        """The cycle with the ledger of the settings open (closed on exit) and, if sending, its notifier."""
+        with settings.open_ledger() as ledger:
+            yield cls.build(settings, fiscal_year, ledger, settings.notifier() if sending else None)
+
+    def folder(self, name: str) -> Path:
+        path = self.settings.cycle_dir(self.fiscal_year) / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def deadline(self) -> date:
+        return self.config.deadline_for(self.fiscal_year)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        if self.notifier is None:
+            raise RuntimeError("this cycle was opened without a notifier")
+        return Dispatcher(self.ledger, self.notifier, self.fiscal_year)
+
+    @cached_property
+    def office_results(self) -> ResultSet | None:
+        """The plan folder's results file of the year (the office's report text and adjustments)."""
+        return office_results(self.fiscal_year, self.settings.config_dir)
+
+    @property
+    def adjustments(self) -> dict[str, Adjustment]:
+        return adjustments_of(self.office_results)

@@ -1,0 +1,77 @@
+"""Stage 1, open: record the cycle, write each department's request workbook, send it (once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+from tenken.core.plan import Plan
+from tenken.core.results import MeasureResult, ResultSet
+from tenken.files import sha256_file
+from tenken.notify import render
+from tenken.services.cycle import Cycle
+from tenken.services.dispatch import Outgoing
+from tenken.workbook.layout import departments_on_form
+from tenken.workbook.writer import request_csv, request_file_name, request_workbook
+
+
+def department_results(plan: Plan, results: ResultSet, department: str) -> dict[str, MeasureResult]:
+    """The results a department would have written in its own workbook."""
+    mine = {m.key for m in plan.measures_of(department)}
+    return {r.measure: r for r in results.results if r.measure in mine}
+
+
+def write_request_files(plan: Plan, fiscal_year: int, out_dir: Path, deadline: date | None, *,
+                        departments: Iterable[str] | None = None, filled: ResultSet | None = None,
+                        workbook: bool = True, csv: bool = False,
+                        on_file: Callable[[Path], None] | None = None) -> dict[str, Path]:
+    """Each asked department's request workbook (and/or CSV form), optionally filled in with `filled`'s
+    results as the department would have written them; returns department -> workbook (or CSV) path."""
+    wanted = departments_on_form(plan, fiscal_year)
+    if departments is not None:
+        chosen = set(departments)
+        wanted = [key for key in wanted if key in chosen]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for key in wanted:
+        results = department_results(plan, filled, key) if filled is not None else None
+        if workbook:
+            path = out_dir / request_file_name(fiscal_year, key)
+            path.write_bytes(request_workbook(plan, fiscal_year, key, deadline, results))
+            written[key] = path
+        if csv:
+            path = out_dir / request_file_name(fiscal_year, key, ".csv")
+            path.write_text(request_csv(plan, fiscal_year, key, results), encoding="utf-8")
+            written.setdefault(key, path)
+        if on_file is not None:
+            on_file(written[key])
+    return written
+
+
+def open_cycle(cycle: Cycle, out_dir: Path | None = None, departments: Iterable[str] | None = None,
+               deadline: date | None = None, csv: bool = False,
+               on_file: Callable[[Path], None] | None = None) -> dict[str, str]:
+    """Record the cycle (its deadline: `deadline`, else cycle.yaml's) and write the request workbooks
+    (into the cycle's requests/ folder unless `out_dir`); returns department -> workbook path."""
+    record = cycle.ledger.open_cycle(cycle.fiscal_year, cycle.plan.name, deadline or cycle.deadline)
+    written = write_request_files(cycle.plan, cycle.fiscal_year, out_dir or cycle.folder("requests"),
+                                  record.deadline, departments=departments, csv=csv, on_file=on_file)
+    return {key: str(path) for key, path in written.items()}
+
+
+def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
+    """Send each department its workbook (once); returns the departments sent to by this call."""
+    plan, year = cycle.plan, cycle.fiscal_year
+    sent = []
+    for key, path in workbooks.items():
+        department = plan.department(key)
+        text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
+                      measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
+                      filename=Path(path).name, measure_label=plan.measure_label)
+        message = Outgoing(cycle.directory.department(key).address, text, f"{year}/request/{key}", "request",
+                           Path(path), title=f"{department.name} 点検調書")
+        if cycle.dispatcher.request(key, [message], sha256_file(Path(path))):
+            sent.append(key)
+    return sent

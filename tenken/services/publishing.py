@@ -1,0 +1,33 @@
+"""Stage 6, publish: the final report (no watermark) and open data to the website, recorded, announced once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from tenken.core.aggregate import summarize
+from tenken.notify import render
+from tenken.services.compiling import current_assessment
+from tenken.services.cycle import Cycle
+from tenken.services.dispatch import Outgoing
+from tenken.website import Published, publish
+
+
+def publish_final(cycle: Cycle, published_on: datetime | None = None) -> Published:
+    from tenken.report import write_report  # WeasyPrint is heavy: imported by the steps that render
+
+    plan, year, config = cycle.plan, cycle.fiscal_year, cycle.config
+    assessment = current_assessment(cycle, allow_missing=False)
+    files = write_report(assessment, summarize(assessment), cycle.folder("final"), draft=False)
+    published = publish(files, fiscal_year=year, plan_name=plan.name, organisation=plan.organisation,
+                        target=cycle.settings.publish_target(config.publish_target), published_on=published_on)
+    cycle.ledger.record_publication(year, published.target, published.checksums)
+    if config.announce_channel and config.announce_channel.address:
+        base = config.site_url.rstrip("/")
+        names = {kind: Path(path).name for kind, path in files.items()}
+        text = render("published", plan=plan.name, fiscal_year=year,
+                      pdf_url=f"{base}/{year}/{names['pdf']}", html_url=f"{base}/{year}/{names['html']}",
+                      data_url=f"{base}/{year}/{names['csv']}", index_url=f"{base}/")
+        cycle.dispatcher.notice("published", "final", [
+            Outgoing(config.announce_channel.address, text, f"{year}/published", "published")])
+    return published

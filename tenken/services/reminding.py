@@ -1,0 +1,47 @@
+"""Stage 3, remind: each department still missing gets the reminder due today, once per stage."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tenken.core.cycle import due_stage
+from tenken.notify import render
+from tenken.services.cycle import Cycle
+from tenken.services.dispatch import Outgoing
+from tenken.workbook.layout import departments_on_form
+
+
+def missing_departments(cycle: Cycle) -> list[str]:
+    """Departments asked this year with no accepted submission yet."""
+    status = cycle.ledger.department_status(cycle.fiscal_year)
+    return [d for d in departments_on_form(cycle.plan, cycle.fiscal_year)
+            if d not in status or status[d].latest is None]
+
+
+def send_reminders(cycle: Cycle, today: date) -> list[dict]:
+    """For each department still missing, the reminder due today (once per stage)."""
+    plan, year = cycle.plan, cycle.fiscal_year
+    sent = []
+    # Only stages recorded as sent count: a stage claimed by a run that crashed is due again,
+    # and the dispatcher finds out whether its message went out before sending anything.
+    already: dict[str, set[str]] = {}
+    for record in cycle.ledger.reminders(year):
+        if record.status == "sent":
+            already.setdefault(record.department, set()).add(record.stage)
+    for key in missing_departments(cycle):
+        stage = due_stage(cycle.deadline, today, cycle.config.reminders, already.get(key, set()))
+        if stage is None:
+            continue
+        department = plan.department(key)
+        contact = cycle.directory.escalation(key) if stage.escalate else None
+        text = render("reminder", plan=plan.name, fiscal_year=year, department=department.name,
+                      deadline=cycle.deadline, stage=stage.name, today=today,
+                      escalation=contact.name if contact else None)
+        messages = [Outgoing(cycle.directory.department(key).address, text,
+                             f"{year}/reminder/{key}/{stage.name}", "reminder")]
+        if contact is not None and contact.address:
+            messages.append(Outgoing(contact.address, text, f"{year}/reminder/{key}/{stage.name}/escalation",
+                                     "reminder"))
+        if cycle.dispatcher.reminder(key, stage.name, contact is not None, messages):
+            sent.append({"department": key, "stage": stage.name, "escalated": contact is not None})
+    return sent

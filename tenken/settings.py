@@ -1,0 +1,109 @@
+"""The composition root: every setting of a tenken process, resolved once, and what is built from them.
+
+Each entry point (a CLI command, a flow) calls `Settings.resolve(...)` once, with its flags, and
+passes the result down. Nothing below an entry point reads the environment: the ledger, the
+notifier and the folders all come from here.
+
+    TENKEN_VAR_DIR            var folder (default ./var, made absolute when resolved): ledger, outbox, cycles
+    TENKEN_DATABASE_URL       the ledger (default: sqlite file <var>/tenken.db)
+    TENKEN_CONFIG_DIR         plan folder (default: the bundled Kanagawa example)
+    SLACK_BOT_TOKEN           Slack bot token; with none, messages go to <var>/outbox
+    TENKEN_SLACK_SECRET_BLOCK Prefect Secret block holding the token (flows look up "tenken-slack-bot-token"
+                              by default; the CLI only when this is set)
+    TENKEN_SLACK_BASE_URL     Slack Web API base URL (proxies, the tests' stand-in)
+    TENKEN_REVIEW_POLL_SECONDS how often a paused review checks for the reviewers' answer (default 10)
+
+The object is small and JSON-friendly, so flows pass it to tasks as a parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from tenken.resources import EXAMPLE_CONFIG, TEMPLATES
+
+ENV_VAR_DIR = "TENKEN_VAR_DIR"
+ENV_DATABASE_URL = "TENKEN_DATABASE_URL"
+ENV_CONFIG_DIR = "TENKEN_CONFIG_DIR"
+ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_SECRET_BLOCK = "TENKEN_SLACK_SECRET_BLOCK"
+ENV_SLACK_BASE_URL = "TENKEN_SLACK_BASE_URL"
+ENV_REVIEW_POLL = "TENKEN_REVIEW_POLL_SECONDS"
+DEFAULT_SECRET_BLOCK = "tenken-slack-bot-token"
+DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    var_dir: Path
+    database_url: str
+    config_dir: Path = EXAMPLE_CONFIG
+    templates_dir: Path = TEMPLATES
+    slack_token: SecretStr | None = None
+    slack_secret_block: str | None = None
+    slack_base_url: str = DEFAULT_SLACK_BASE_URL
+    review_poll_seconds: int = 10
+
+    @classmethod
+    def resolve(cls, *, var_dir: str | Path | None = None, database_url: str | None = None,
+                config_dir: str | Path | None = None, secret_block: str | None = None,
+                environ: Mapping[str, str] | None = None) -> Settings:
+        """Flags first, then the environment, then the defaults. `secret_block` is the Prefect Secret
+        block to consult when no token is in the environment (flows pass DEFAULT_SECRET_BLOCK)."""
+        env = os.environ if environ is None else environ
+        var = Path(var_dir or env.get(ENV_VAR_DIR) or Path.cwd() / "var").resolve()
+        database_url = database_url or env.get(ENV_DATABASE_URL) or f"sqlite:///{(var / 'tenken.db').as_posix()}"
+        config = Path(config_dir or env.get(ENV_CONFIG_DIR) or EXAMPLE_CONFIG).resolve()
+        token = env.get(ENV_SLACK_TOKEN) or None
+        block = env[ENV_SLACK_SECRET_BLOCK] if ENV_SLACK_SECRET_BLOCK in env else secret_block
+        return cls(var_dir=var, database_url=database_url, config_dir=config,
+                   slack_token=SecretStr(token) if token else None, slack_secret_block=block or None,
+                   slack_base_url=env.get(ENV_SLACK_BASE_URL) or DEFAULT_SLACK_BASE_URL,
+                   review_poll_seconds=int(env.get(ENV_REVIEW_POLL) or 10))
+
+    # ---------------------------------------------------------------- places
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    def cycle_dir(self, fiscal_year: int) -> Path:
+        return self.var_dir / "cycles" / str(fiscal_year)
+
+    def publish_target(self, target: str) -> str:
+        """cycle.yaml's publish_target: a URL or absolute folder as is, a relative folder under the var folder."""
+        if "://" in target or Path(target).is_absolute():
+            return target
+        return str(self.var_dir / target)
+
+    # ---------------------------------------------------------------- what is built from them
+
+    def open_ledger(self):
+        from tenken.ledger import Ledger
+
+        return Ledger.open(self.database_url)
+
+    def notifier(self):
+        """Slack when a token is found (environment, else the Secret block), the outbox otherwise."""
+        from tenken.notify import notifier_for
+
+        token = self.slack_token.get_secret_value() if self.slack_token else None
+        if token is None and self.slack_secret_block:
+            token = _token_from_secret_block(self.slack_secret_block)
+        return notifier_for(token, self.slack_base_url, self.var_dir)
+
+
+def _token_from_secret_block(name: str) -> str | None:
+    # Imported here so that the outbox and plain Slack use never need Prefect or its API.
+    from prefect.blocks.system import Secret
+
+    try:
+        secret = Secret.load(name)
+    except ValueError:
+        return None
+    return secret.get() or None

@@ -1,0 +1,65 @@
+"""The whole FY2020 cycle in one process: the production flows in order, departments and reviewer played here."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.collect_and_remind import collect_and_remind
+from flows.compile_and_review import compile_and_review
+from flows.open_cycle import open_cycle
+from tenken.services.collecting import deliver
+from tenken.settings import Settings
+from tenken_demo.review_client import answer_review, wait_for_paused_review
+from tenken_demo.scenario import COLLECTION_DAYS, FISCAL_YEAR, scenario
+
+
+@task(cache_policy=NO_CACHE)
+def deliver_files(settings: Settings, fiscal_year: int, paths: list[str]) -> int:
+    """Put files in the cycle's inbox, as departments (or a mail/chat bridge) do."""
+    return deliver(settings, fiscal_year, paths)
+
+
+@flow(name="annual-inspection", log_prints=True)
+def annual_inspection(fiscal_year: int, collection_days: list[date], arrivals: dict[str, list[str]] | None = None,
+                      config_dir: str | None = None) -> dict:
+    """The whole cycle in order: open, collect on each given day, review and publish.
+
+    `arrivals` maps an ISO date to files that reach the inbox that day (before that day's collection),
+    standing in for the departments' submissions.
+    """
+    settings = Settings.resolve(config_dir=config_dir)
+    open_cycle(fiscal_year, config_dir)
+    collected = []
+    for day in collection_days:
+        if arrivals and arrivals.get(day.isoformat()):
+            deliver_files(settings, fiscal_year, arrivals[day.isoformat()])
+        collected.append(collect_and_remind(fiscal_year, day, config_dir))
+    review = compile_and_review(fiscal_year, config_dir)
+    return {"collected": collected, "review": review, "published": review["published"]}
+
+
+def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, config_dir: str | None = None) -> dict:
+    """Run the whole cycle; with `approve`, a demo reviewer approves through the Prefect API."""
+    arrivals = scenario(Settings.resolve(config_dir=config_dir))
+
+    def reviewer_thread() -> None:
+        paused = wait_for_paused_review(timeout=600)
+        if on_paused:
+            on_paused(paused)
+        if approve:
+            answer_review(paused.id, "approve", reviewer, "デモのため承認します。")
+
+    watcher = threading.Thread(target=reviewer_thread, daemon=True)
+    watcher.start()
+    result = annual_inspection(FISCAL_YEAR, COLLECTION_DAYS, arrivals, config_dir)
+    watcher.join(timeout=5)
+    return result
+
+
+def published_path(result: dict) -> Path:
+    return Path(result["published"]["index"])
