@@ -56,6 +56,7 @@ def open_cycle(cycle: Cycle, out_dir: Path | None = None, departments: Iterable[
     """Record the cycle (its deadline: `deadline`, else cycle.yaml's) and write the request workbooks
     (into the cycle's requests/ folder unless `out_dir`); returns department -> workbook path."""
     record = cycle.ledger.open_cycle(cycle.fiscal_year, cycle.plan.name, deadline or cycle.deadline)
+    cycle.folder("inbox")  # where submissions will arrive: there from the first day
     written = write_request_files(cycle.plan, cycle.fiscal_year, out_dir or cycle.folder("requests"),
                                   record.deadline, departments=departments, csv=csv, on_file=on_file)
     return {key: str(path) for key, path in written.items()}
