@@ -70,3 +70,10 @@ def test_summary_and_report_run_from_an_unrelated_folder(installed, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["annex-2020-columns.csv", "annex-2020.csv", "annex-2020.json",
                                                      "report-2020.html", "report-2020.pdf"]
     assert list(elsewhere.iterdir()) == [], "nothing is written in the current folder"
+
+
+def test_a_new_ledger_is_migrated_from_the_installed_package(installed, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8", "TENKEN_VAR_DIR": str(tmp_path / "var")}
+    status = run(installed / "bin" / "tenken", "status", "--year", "2020", "--json", cwd=tmp_path, env=env).stdout
+    assert '"status": "missing"' in status
+    assert (tmp_path / "var" / "tenken.db").is_file()
