@@ -45,8 +45,11 @@ demo: setup
 stop:
 	scripts/stack.sh stop
 
+# Two workers for everything but the browser tests (each file stays on one worker: the Prefect harness and the
+# Slack stand-ins are per module or session), then the browser tests on their own, since each starts a whole stack.
 test: setup browser-packages
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"
+	$(BIN)/pytest -q -m browser
 
 bench: setup
 	$(BIN)/python benchmarks/bench_core.py

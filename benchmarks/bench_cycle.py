@@ -82,9 +82,8 @@ def main() -> None:
     from tenken.config import load_cycle_settings, load_plan
     from tenken.services import Cycle
     from tenken.services.compiling import current_assessment
-    from tenken.services.opening import department_results
+    from tenken.services.opening import write_request_files
     from tenken.settings import Settings
-    from tenken.workbook.writer import request_file_name, request_workbook
     from tenken_demo.review_client import answer_review, wait_for_paused_review
 
     settings = Settings.resolve(config_dir=config)
@@ -96,13 +95,7 @@ def main() -> None:
         report("open-cycle", time.perf_counter() - started, state.state_details.flow_run_id)
 
         started = time.perf_counter()
-        results = synthetic_results(plan)
-        inbox = settings.cycle_dir(YEAR) / "inbox"
-        inbox.mkdir(parents=True, exist_ok=True)
-        for department in plan.departments:
-            filled = department_results(plan, results, department.key)
-            (inbox / request_file_name(YEAR, department.key)).write_bytes(
-                request_workbook(plan, YEAR, department.key, deadline, filled))
+        write_request_files(plan, YEAR, settings.cycle_dir(YEAR) / "inbox", deadline, filled=synthetic_results(plan))
         print(f"{'(departments fill workbooks)':<32} {time.perf_counter() - started:7.1f} s   not part of the cycle")
 
         started = time.perf_counter()

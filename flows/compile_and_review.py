@@ -27,7 +27,8 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
         form = steps.review_form(settings, year, compiled)
         answer = pause_flow_run(
             wait_for_input=ReviewDecision.with_initial_data(description=form.description),
-            timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds, key=f"review-{year}-round-{round}")
+            timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds,
+            key=f"review-{year}-round-{round}")
         steps.record_decision(settings, year, round, answer.decision, answer.reviewer, answer.comments, run_url)
         if answer.decision == "approve":
             published = publish(year, config_dir) if publish_on_approval else None

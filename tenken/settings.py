@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from tenken.resources import EXAMPLE_CONFIG, TEMPLATES
+from tenken.resources import EXAMPLE_CONFIG
 
 ENV_VAR_DIR = "TENKEN_VAR_DIR"
 ENV_DATABASE_URL = "TENKEN_DATABASE_URL"
@@ -43,7 +43,6 @@ class Settings(BaseModel):
     var_dir: Path
     database_url: str
     config_dir: Path = EXAMPLE_CONFIG
-    templates_dir: Path = TEMPLATES
     slack_token: SecretStr | None = None
     slack_secret_block: str | None = None
     slack_base_url: str = DEFAULT_SLACK_BASE_URL

@@ -17,6 +17,15 @@ def _seed_file() -> Path:
     return Path(os.environ.get("TENKEN_SEED") or SEED)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def var_outside_the_checkout(tmp_path_factory):
+    """No test writes into the checkout's var/: commands run without --var use a session folder."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TENKEN_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return _seed_file().read_text(encoding="utf-8")

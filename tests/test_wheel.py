@@ -48,7 +48,8 @@ def test_the_wheel_carries_templates_the_example_and_migrations(installed):
     where = run(installed / "bin" / "python", "-c",
                 "import tenken, tenken.resources as r, tenken.ledger.engine as e; "
                 "print(tenken.__file__); print(r.EXAMPLE_CONFIG / 'plan.yaml'); "
-                "print(r.REPORT_TEMPLATES / 'report.html'); print(e.MIGRATIONS / 'versions' / '0001_initial_schema.py')",
+                "print(r.REPORT_TEMPLATES / 'report.html'); "
+                "print(e.MIGRATIONS / 'versions' / '0001_initial_schema.py')",
                 cwd=installed).stdout.split()
     assert Path(where[0]).is_relative_to(installed), "tenken is imported from the installed wheel"
     assert all(Path(p).is_file() and Path(p).is_relative_to(installed) for p in where[1:]), where

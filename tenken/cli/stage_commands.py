@@ -87,7 +87,7 @@ def compile_(
     db: DbOption = None,
     var: VarOption = None,
 ) -> None:
-    """Rate what was submitted and write the watermarked draft of a review round (PDF, HTML, open data, points to check)."""
+    """Rate what was submitted and write the watermarked draft of a review round (PDF, HTML, open data, checks)."""
     from tenken.services import Cycle
     from tenken.services.compiling import compile_draft
     from tenken.services.reviewing import next_round

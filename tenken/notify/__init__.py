@@ -16,8 +16,6 @@ from tenken.notify.base import NotificationError, Notifier, Receipt, parse_targe
 from tenken.notify.messages import KINDS, MessageError, escape_mrkdwn, render
 from tenken.notify.outbox import OutboxNotifier, read_outbox
 from tenken.notify.recipient import Directory, Recipient
-# TEMPORARY-COMPAT
-from tenken.settings import ENV_SLACK_BASE_URL as ENV_BASE_URL, ENV_SLACK_SECRET_BLOCK as ENV_SECRET_BLOCK, ENV_SLACK_TOKEN as ENV_TOKEN, ENV_VAR_DIR  # noqa
 
 __all__ = [
     "KINDS", "Directory", "MessageError", "NotificationError", "Notifier", "OutboxNotifier", "Receipt", "Recipient",

@@ -237,3 +237,21 @@ def test_a_missing_row_is_placed_in_the_plans_word_and_施策_by_default():
     assert where(problem).startswith("施策 1-B-1-1 の行")
     assert "1. 事業 1-B-1-1 の行" in answer_text("safety.csv", [problem], measure_label="事業")
     assert "1. 施策 1-B-1-1 の行" in answer_text("tourism.csv", [problem])
+
+
+def test_the_command_line_says_事業_for_the_city_plan(city, city_filled, tmp_path):
+    from tests.conftest import run_cli
+
+    summary = run_cli("summary", "--year", str(CITY_YEAR), "--config", str(CITY), cwd=tmp_path)
+    assert summary.returncode == 0, summary.stderr
+    # The city plan's innermost level is called 施策 (4施策 8事業); the measures are 事業.
+    assert "4施策 8事業" in summary.stdout and "事業数" in summary.stdout and "施策数" not in summary.stdout
+
+    workbook = tmp_path / "safety.xlsx"
+    wrong = dict(city_filled)
+    wrong["1-B-1-1"] = wrong["1-B-1-1"].model_copy(update={"actual": ("12件",)})
+    workbook.write_bytes(request_workbook(city, CITY_YEAR, "safety", date(2025, 5, 31), wrong))
+    refused = run_cli("intake", "--year", str(CITY_YEAR), "--config", str(CITY), "--var", str(tmp_path / "var"),
+                      str(workbook), cwd=tmp_path)
+    assert refused.returncode == 1, refused.stderr
+    assert "事業 1-B-1-1" in refused.stdout and "施策" not in refused.stdout

@@ -7,7 +7,8 @@ import pytest
 
 from tenken.config import DEFAULT_CONFIG, load_plan
 from tenken.core.errors import Problem
-from tenken.notify import ENV_BASE_URL, ENV_SECRET_BLOCK, ENV_TOKEN, ENV_VAR_DIR, KINDS, MessageError, render
+from tenken.notify import KINDS, MessageError, render
+from tenken.settings import ENV_SLACK_BASE_URL, ENV_SLACK_SECRET_BLOCK, ENV_SLACK_TOKEN, ENV_VAR_DIR
 from tenken.notify.messages import TEMPLATE_DIR, environment
 from tests.conftest import ROOT
 
@@ -242,6 +243,6 @@ def test_the_documentation_lists_every_kind_with_its_variables(kind):
         assert f"`{name}`" in DOC, name
 
 
-@pytest.mark.parametrize("variable", [ENV_TOKEN, ENV_SECRET_BLOCK, ENV_BASE_URL, ENV_VAR_DIR])
+@pytest.mark.parametrize("variable", [ENV_SLACK_TOKEN, ENV_SLACK_SECRET_BLOCK, ENV_SLACK_BASE_URL, ENV_VAR_DIR])
 def test_the_documentation_explains_every_environment_variable(variable):
     assert f"| `{variable}` |" in DOC
