@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from tenken.notify.base import parse_target
+from tenken.notify.base import NotificationError, parse_target
 
 
 class Recipient(BaseModel):
@@ -27,7 +27,11 @@ class Recipient(BaseModel):
     def _from_target(cls, value):
         """A bare string in the config ("#tenken-review", "@head", "office@example.jp") is one address."""
         if isinstance(value, str):
-            return {"email": value} if parse_target(value).kind == "email" else {"slack": value}
+            try:
+                kind = parse_target(value).kind
+            except NotificationError as exc:
+                raise ValueError(str(exc)) from None  # a configuration mistake, reported with its file
+            return {"email": value} if kind == "email" else {"slack": value}
         return value
 
     @property
