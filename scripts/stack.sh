@@ -65,7 +65,7 @@ start() {
   launch server "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
   wait_for "$PREFECT_API_URL/health" 90
   "$BIN/prefect" work-pool inspect tenken >/dev/null 2>&1 || "$BIN/prefect" work-pool create tenken --type process >/dev/null
-  # The worker's flow runs and the driver (tenken demo --deployed) share this var folder and the site.
+  # The worker's flow runs and the driver (tenken-demo --deployed) share this var folder and the site.
   TENKEN_VAR_DIR=$VAR TENKEN_REVIEW_POLL_SECONDS=${TENKEN_REVIEW_POLL_SECONDS:-2} \
     PREFECT_WORKER_QUERY_SECONDS=1 PREFECT_WORKER_PREFETCH_SECONDS=5 \
     launch worker "$BIN/prefect" worker start --pool tenken --type process --name "tenken-$(hostname)"
