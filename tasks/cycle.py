@@ -40,8 +40,11 @@ def send_requests(settings: Settings, fiscal_year: int, workbooks: dict[str, str
 def take_in(settings: Settings, fiscal_year: int) -> dict:
     with Cycle.opened(settings, fiscal_year) as cycle:
         report = collecting.take_in(cycle)
-    get_run_logger().info("intake: %d accepted, %d refused", len(report.accepted), len(report.rejected))
-    return {"accepted": report.accepted, "rejected": report.rejected}
+    logger = get_run_logger()
+    logger.info("intake: %d accepted, %d refused", len(report.accepted), len(report.rejected))
+    for failed in report.failed:
+        logger.error("not taken in (stays in the inbox for the next run): %s: %s", failed["file"], failed["error"])
+    return {"accepted": report.accepted, "rejected": report.rejected, "failed": report.failed}
 
 
 @side_effect

@@ -44,23 +44,24 @@ def _read_yaml(path: Path) -> Any:
 
 def _year_plan(raw: Any, where: str) -> YearPlan:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: a year entry must be a mapping")
+        raise ConfigError(f"{where}: 年度ごとの設定は「キー: 値」の形で書いてください")
     raw = dict(raw)
     if "parts" not in raw and "target" in raw:
         raw["parts"] = [{k: raw.pop(k) for k in ("kind", "target", "unit", "direction") if k in raw}]
     return YearPlan.model_validate(raw)
 
 
-def _indicator(raw: dict, years: dict[int, YearPlan]) -> str:
+def _indicator(raw: dict, years: dict[int, YearPlan], measure_label: str) -> str:
     if raw.get("indicator"):
         return raw["indicator"]
     labels = next((tuple(p.label or "" for p in y.parts) for y in years.values() if len(y.parts) > 1), None)
     if not labels:
-        raise ConfigError(f"measure {raw.get('name')!r}: indicator is missing")
+        raise ConfigError(f"{measure_label}「{raw.get('name')}」: 成果指標（indicator）がありません")
     return " ".join(f"({i}){text}" for i, text in enumerate(labels, 1))
 
 
-def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str, str]) -> tuple[Node, ...]:
+def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str, str],
+               measure_label: str = "施策") -> tuple[Node, ...]:
     """Number the nodes and measures of the raw tree and resolve department names to keys."""
 
     def build(raw: dict, depth: int, n: int, parent_key: str | None, parent_path: tuple[str, ...]) -> Node:
@@ -72,19 +73,19 @@ def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str,
         children = raw.get("children") or []
         raw_measures = raw.get("measures") or []
         if children and depth + 1 >= len(levels):
-            raise ConfigError(f"{where}: deeper than the {len(levels)} configured levels")
+            raise ConfigError(f"{where}: 設定された{len(levels)}階層より深くなっています")
         if raw_measures and depth != len(levels) - 1:
-            raise ConfigError(f"{where}: measures belong to the innermost level ({levels[-1].label})")
+            raise ConfigError(f"{where}: {measure_label}（measures）は最も内側の階層（{levels[-1].label}）に置いてください")
         measures = []
         for number, m in enumerate(raw_measures, 1):
-            measure_where = f"{where} measure {number}"
+            measure_where = f"{where} の{number}番目の{measure_label}"
             dept = m.get("department")
             if dept not in departments:
-                raise ConfigError(f"{measure_where}: department {dept!r} is not in departments.yaml")
-            years = {int(y): _year_plan(v, f"{measure_where} year {y}") for y, v in (m.get("years") or {}).items()}
+                raise ConfigError(f"{measure_where}: 所属「{dept}」が departments.yaml にありません")
+            years = {int(y): _year_plan(v, f"{measure_where}の{y}年度") for y, v in (m.get("years") or {}).items()}
             measures.append(Measure(
                 key=f"{key}-{number}", number=number, path=path, name=m["name"],
-                department=departments[dept], indicator=_indicator(m, years), years=years))
+                department=departments[dept], indicator=_indicator(m, years, measure_label), years=years))
         return Node(
             key=key, number=label(level.numbering, n), title=raw["title"], depth=depth,
             children=tuple(build(c, depth + 1, i, key, path) for i, c in enumerate(children, 1)),
@@ -101,7 +102,7 @@ def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
         levels = tuple(Level.model_validate(level) for level in raw["levels"])
         names = {d["name"]: d["key"] for d in raw_departments}
         names.update({d["key"]: d["key"] for d in raw_departments})
-        tree = build_tree(raw["tree"], levels, names)
+        tree = build_tree(raw["tree"], levels, names, raw.get("measure_label", "施策"))
         return Plan.model_validate({
             **raw["plan"],
             "levels": levels,

@@ -5,17 +5,26 @@ file is kept with the reasons, an accepted one becomes the department's next ver
 stored with all its results or problems in one transaction, so nothing is stored half-way, and
 nothing earlier is touched. Refused files get an answer: a letter (text) and, for workbooks, a copy
 with the problem cells marked.
+
+Whatever arrives gets an outcome, and nothing it says about itself is trusted: a symbolic link is
+never followed (the file is opened with O_NOFOLLOW and its type and size checked on the open handle
+before anything is read), a pipe or a folder is refused without being read, an Excel lock file
+(~$…) or a hidden file is answered like any other, and its name is kept as data only (shown
+without control characters; what tenken stores is named by tenken).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tenken.core.errors import CellProblem, DomainError
-from tenken.files import sha256_file, write_atomically
+from tenken.files import printable, shown_name, stored_name, write_atomically
 from tenken.core.plan import Plan
 from tenken.core.results import Adjustment
 from tenken.ledger import Ledger, NewSubmission, SubmissionRecord
@@ -40,20 +49,34 @@ class IntakeOutcome:
     def accepted(self) -> bool:
         return self.record.accepted
 
+    @property
+    def shown(self) -> str:
+        """The file's name as people see it (printable, shortened)."""
+        return shown_name(self.path.name)
+
+
+LOCK_FILE_PREFIX = "~$"
+NOT_A_FILE = "通常のファイルではないため受け付けられません（{what}）。記入した依頼ファイルそのものを提出してください。"
+LOCK_FILE = ("Excel がブックを開いている間に作る一時ファイル（名前が「~$」で始まるファイル）です。"
+             "ブックを閉じてから、ブック本体（.xlsx）を提出してください。")
+
 
 def collect_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and the files in folders given (recursively), skipping hidden files and Excel's
-    '~$' lock files. A path that does not exist is an error."""
+    """Files given, and every entry in the folders given (recursively, links to folders not followed):
+    hidden files, lock files and links included, since each gets an outcome. A path that does not
+    exist is an error."""
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*"))
-                         if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts))
-        elif path.is_file():
+        if path.is_dir() and not path.is_symlink():
+            for folder, folders, files in os.walk(path, followlinks=False):
+                here = Path(folder)
+                found.extend(here / name for name in folders if (here / name).is_symlink())
+                found.extend(here / name for name in files)
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
-            raise DomainError(f"ファイルまたはフォルダがありません: {path}")
-    return found
+            raise DomainError(f"ファイルまたはフォルダがありません: {shown_name(str(path), 200)}")
+    return sorted(found)
 
 
 class Intake:
@@ -87,16 +110,53 @@ class Intake:
     def submit_file(self, path: Path, sender: str | None = None) -> IntakeOutcome:
         path = Path(path)
         try:
-            size = path.stat().st_size
-            if size > self.limits.max_file_bytes:
-                # Not read into memory, not kept: only its fingerprint and the refusal are recorded.
-                data, sha256 = None, sha256_file(path)
-            else:
-                data = path.read_bytes()
-                sha256 = hashlib.sha256(data).hexdigest()
+            # O_NOFOLLOW: a link is refused, never read through; O_NONBLOCK: opening a pipe cannot hang.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
-            raise DomainError(f"ファイルを読めません: {path}（{exc.strerror}）") from None
+            if exc.errno == errno.ELOOP:
+                return self._refuse_unread(path, "link", NOT_A_FILE.format(what="リンク"), sender)
+            raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                what = "フォルダ" if stat.S_ISDIR(mode) else "パイプや装置などの特殊なファイル"
+                return self._refuse_unread(path, "special", NOT_A_FILE.format(what=what), sender)
+            try:
+                data, sha256, size = self._read_handle(handle)
+            except OSError as exc:
+                raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
         return self._store(path, data, sha256, size, sender)
+
+    def _read_handle(self, handle) -> tuple[bytes | None, str, int]:
+        """The bytes (None when over the size limit: those are only fingerprinted, never kept), their
+        SHA-256 and size, read from the handle already checked to be a regular file."""
+        limit = self.limits.max_file_bytes
+        data = handle.read(limit + 1)
+        digest = hashlib.sha256(data)
+        if len(data) <= limit:
+            return data, digest.hexdigest(), len(data)
+        size = len(data)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        return None, digest.hexdigest(), size
+
+    def _refuse_unread(self, path: Path, kind: str, message: str, sender: str | None) -> IntakeOutcome:
+        """Record the refusal of something that is not a regular file; nothing of it is read or kept."""
+        fingerprint = hashlib.sha256(f"{kind}\0{path.name}".encode("utf-8", "surrogateescape")).hexdigest()
+        earlier = self.ledger.find_submission(self.fiscal_year, fingerprint)
+        if earlier is not None:
+            return self._answer(path, None, earlier)
+        record = self.ledger.store_submission(NewSubmission(
+            fiscal_year=self.fiscal_year, sha256=fingerprint, size=0, content=None, file_name=self._name(path),
+            source=self._name(path), channel=self.channel, file_format="", department=sender, accepted=False,
+            results=(), problems=(CellProblem(message),), sender=sender))
+        return self._answer(path, None, record)
+
+    @staticmethod
+    def _name(path: Path) -> str:
+        """A received name as data: printable (no control characters), bounded."""
+        return printable(os.fsdecode(path.name).encode("utf-8", "replace").decode("utf-8"))[:500] or "（名前なし）"
 
     def submit_bytes(self, data: bytes, file_name: str, source: str, sender: str | None = None) -> IntakeOutcome:
         """For channels that hand over bytes (a chat upload, an e-mail attachment)."""
@@ -105,6 +165,8 @@ class Intake:
     def _read(self, data: bytes | None, size: int, name: str, sender: str | None) -> tuple[str, Reading]:
         file_format = ""
         try:
+            if name.startswith(LOCK_FILE_PREFIX):
+                raise Refused(LOCK_FILE)
             check_size(size, self.limits)
             lowered = name.lower()
             if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
@@ -127,8 +189,8 @@ class Intake:
             return self._answer(path, data, earlier)
         file_format, reading = self._read(data, size, path.name, sender)
         record = self.ledger.store_submission(NewSubmission(
-            fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=path.name[:500],
-            source=source or str(path.resolve()), channel=self.channel, file_format=file_format,
+            fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=self._name(path),
+            source=printable(source or str(path.absolute())), channel=self.channel, file_format=file_format,
             department=reading.department, accepted=reading.accepted, results=reading.results,
             problems=tuple(reading.problems),
             sender=sender))
@@ -148,7 +210,7 @@ class Intake:
     def _write_answer(self, path: Path, data: bytes | None, record: SubmissionRecord,
                       name: str | None) -> IntakeOutcome:
         folder = self.answers_dir / str(self.fiscal_year) / (record.department or "unidentified")
-        stem = f"{record.id:05d}-{Path(record.file_name).stem}"
+        stem = f"{record.id:05d}-{Path(stored_name(record.file_name)).stem}"
         problems = list(record.problems)
         marked_path = folder / f"{stem}-確認結果.xlsx"
         marked = None

@@ -76,6 +76,14 @@ def requests(
     write_stdout(f"{wareki_year(year)}の依頼ファイル {len(written)}所属分を {out} に書き出しました（{when}）。")
 
 
+def shown_path(path: Path) -> str:
+    """A received path as printed: its folder as given, its name printable and shortened (a name cannot
+    forge a line of output)."""
+    from tenken.files import shown_name
+
+    return str(path.parent / shown_name(path.name))
+
+
 def outcome_lines(outcome: IntakeOutcome, measure_label: str) -> list[str]:
     from tenken.workbook.answers import where
 
@@ -83,8 +91,8 @@ def outcome_lines(outcome: IntakeOutcome, measure_label: str) -> list[str]:
     who = outcome.department_name or record.department or "所属不明"
     again = "（同じファイルを受付済み）" if record.duplicate else ""
     if record.accepted:
-        return [f"受付  {who} 第{record.version}版{again}: {outcome.path}"]
-    lines = [f"差戻し {who}{again}: {outcome.path} — {len(record.problems)}件の問題"]
+        return [f"受付  {who} 第{record.version}版{again}: {shown_path(outcome.path)}"]
+    lines = [f"差戻し {who}{again}: {shown_path(outcome.path)} — {len(record.problems)}件の問題"]
     lines += [f"  - {where(p, measure_label)}: {p.message}" for p in record.problems]
     if outcome.answer:
         lines.append(f"  回答: {outcome.answer}")

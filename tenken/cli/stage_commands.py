@@ -53,8 +53,13 @@ def collect(year: YearOption, config: ConfigOption = None, db: DbOption = None, 
         write_stdout(f"受付  {entry['department']} 第{entry['version']}版: {entry['file']}")
     for entry in report.rejected:
         write_stdout(f"差戻し {entry['department'] or '所属不明'}: {entry['file']} — {len(entry['problems'])}件の問題")
-    total = len(report.accepted) + len(report.rejected)
-    write_stdout(f"{inbox}: {total}件中 受付 {len(report.accepted)}件、差戻し {len(report.rejected)}件")
+    for entry in report.failed:
+        write_stdout(f"未処理 {entry['file']}: {entry['error']}（受信フォルダに残し、次回もう一度処理します）")
+    total = len(report.accepted) + len(report.rejected) + len(report.failed)
+    failed = f"、未処理 {len(report.failed)}件" if report.failed else ""
+    write_stdout(f"{inbox}: {total}件中 受付 {len(report.accepted)}件、差戻し {len(report.rejected)}件{failed}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -32,6 +32,9 @@ MEASURE_LABEL = "施策"  # Plan.measure_label's default; callers pass the plan'
 _STAGE = re.compile(r"^(?:(before)_(\d+)|(due)_today|(overdue)_(\d+))$")
 
 
+LISTED_PROBLEMS = 50
+
+
 class MessageError(ValueError):
     """A message cannot be rendered: unknown kind, missing or unknown variables, a bad value."""
 
@@ -112,7 +115,8 @@ def _problem_lines(context: dict) -> dict:
     problems = [line(p) for p in context["problems"]]
     if not problems:
         raise MessageError("差し戻しの理由（problems）が空です")
-    return {**context, "problems": problems}
+    # Slack cuts a message at 40,000 characters: the first ones are listed, the rest counted.
+    return {**context, "problems": problems[:LISTED_PROBLEMS], "more_problems": max(len(problems) - LISTED_PROBLEMS, 0)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,8 @@ KINDS: dict[str, Kind] = {
                      {"today": None, "escalation": None},
                      derived=("phase", "days_left", "overdue_count", "days_overdue"), prepare=_reminder_stage),
     "rejection": Kind(("plan", "fiscal_year", "department", "filename", "problems"),
-                      {"deadline": None, "marked_copy": None, "measure_label": MEASURE_LABEL}, prepare=_problem_lines),
+                      {"deadline": None, "marked_copy": None, "measure_label": MEASURE_LABEL},
+                      derived=("more_problems",), prepare=_problem_lines),
     "accepted": Kind(("plan", "fiscal_year", "department", "filename", "received_at", "measure_count"),
                      {"version": None, "measure_label": MEASURE_LABEL}),
     "review_request": Kind(("plan", "fiscal_year", "round", "draft_url", "run_url"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenken.files import printable, shown_name, stored_name
 from tenken.intake import Intake, IntakeOutcome, collect_paths
 from tenken.notify import render
 from tenken.services.cycle import Cycle
@@ -14,11 +16,14 @@ from tenken.services.dispatch import Outgoing
 from tenken.settings import Settings
 from tenken.workbook.reader import DEFAULT_READER
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class IntakeReport:
     accepted: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)  # left in the inbox: taken in again by the next run
 
 
 def intake_for(cycle: Cycle, answers_dir: Path, channel: str, reader: str = DEFAULT_READER) -> Intake:
@@ -35,41 +40,57 @@ def intake_files(cycle: Cycle, paths: Iterable[Path], answers_dir: Path, sender:
 
 
 def take_in(cycle: Cycle) -> IntakeReport:
-    """Take in every file in the inbox, move it to received/, and answer its sender (once)."""
-    plan, year = cycle.plan, cycle.fiscal_year
+    """Take in every entry of the inbox, move it to received/, and answer its sender (once).
+
+    Each file on its own: whatever one file does (or whatever fails while taking it in), the others
+    are taken in and answered; a file that could not be taken in stays in the inbox, is reported in
+    `failed` and is tried again by the next run.
+    """
     inbox, received = cycle.folder("inbox"), cycle.folder("received")
     report = IntakeReport()
-    files = collect_paths([inbox])
-    if not files:
+    entries = collect_paths([inbox])
+    if not entries:
         return report
     intake = intake_for(cycle, cycle.folder("answers"), "inbox")
-    for path in files:
-        outcome = intake.submit_file(path)
+    for path in entries:
+        try:
+            outcome = intake.submit_file(path)
+            # Answered before it leaves the inbox: if the answer cannot go out now, the next run finds
+            # the file again, recognises it (same bytes) and answers it then; nothing is sent twice.
+            _answer(cycle, outcome)
+            shutil.move(str(path), str(received / f"{outcome.record.sha256[:12]}-{stored_name(path.name)}"))
+        except Exception as exc:  # noqa: BLE001 — one file must never stop the others
+            log.exception("taking in %r failed; it stays in the inbox for the next run", path.name)
+            report.failed.append({"file": shown_name(path.name), "error": printable(str(exc))[:500]})
+            continue
         record = outcome.record
-        shutil.move(str(path), received / f"{record.sha256[:12]}-{path.name}")
-        entry = {"file": path.name, "department": record.department, "version": record.version,
+        entry = {"file": outcome.shown, "department": record.department, "version": record.version,
                  "problems": [p.message for p in record.problems]}
         (report.accepted if outcome.accepted else report.rejected).append(entry)
-        department = plan.departments_by_key.get(record.department or "")
-        address = cycle.directory.department(department.key).address if department else None
-        if address is None:
-            continue  # unidentified sender: the letter waits in answers/ for the office
-        if outcome.accepted:
-            text = render("accepted", plan=plan.name, fiscal_year=year, department=department.name,
-                          filename=path.name, received_at=record.received_at,
-                          measure_count=len(plan.measures_of(department.key)), version=record.version,
-                          measure_label=plan.measure_label)
-            cycle.dispatcher.notice("accepted", record.sha256, [
-                Outgoing(address, text, f"{year}/accepted/{record.sha256}", "accepted")])
-        else:
-            text = render("rejection", plan=plan.name, fiscal_year=year, department=department.name,
-                          filename=path.name, problems=list(record.problems), deadline=cycle.deadline,
-                          marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
-                          measure_label=plan.measure_label)
-            cycle.dispatcher.notice("rejection", record.sha256, [Outgoing(
-                address, text, f"{year}/rejection/{record.sha256}", "rejection", outcome.marked_copy,
-                title="確認結果")])
     return report
+
+
+def _answer(cycle: Cycle, outcome: IntakeOutcome) -> None:
+    """A receipt or the problems, to the department the file counts for (once per file)."""
+    plan, year, record = cycle.plan, cycle.fiscal_year, outcome.record
+    department = plan.departments_by_key.get(record.department or "")
+    address = cycle.directory.department(department.key).address if department else None
+    if address is None:
+        return  # unidentified sender: the letter waits in answers/ for the office
+    if outcome.accepted:
+        text = render("accepted", plan=plan.name, fiscal_year=year, department=department.name,
+                      filename=outcome.shown, received_at=record.received_at,
+                      measure_count=len(plan.measures_of(department.key)), version=record.version,
+                      measure_label=plan.measure_label)
+        cycle.dispatcher.notice("accepted", record.sha256, [
+            Outgoing(address, text, f"{year}/accepted/{record.sha256}", "accepted")])
+    else:
+        text = render("rejection", plan=plan.name, fiscal_year=year, department=department.name,
+                      filename=outcome.shown, problems=list(record.problems), deadline=cycle.deadline,
+                      marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
+                      measure_label=plan.measure_label)
+        cycle.dispatcher.notice("rejection", record.sha256, [Outgoing(
+            address, text, f"{year}/rejection/{record.sha256}", "rejection", outcome.marked_copy, title="確認結果")])
 
 
 def deliver(settings: Settings, fiscal_year: int, paths: Iterable[str | Path]) -> int:

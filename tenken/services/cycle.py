@@ -22,7 +22,9 @@ from functools import cached_property
 from pathlib import Path
 
 from tenken.config import load_cycle_settings, load_directory, load_plan
+from tenken.core.errors import DomainError
 from tenken.core.plan import Plan
+from tenken.core.wareki import wareki_year
 from tenken.core.results import Adjustment, ResultSet
 from tenken.cycle_config import CycleSettings
 from tenken.ledger import Ledger
@@ -30,6 +32,16 @@ from tenken.notify import Directory, Notifier
 from tenken.services.dispatch import Dispatcher
 from tenken.services.results import adjustments_of, office_results
 from tenken.settings import Settings
+from tenken.workbook.layout import departments_on_form
+
+
+def check_year(plan: Plan, fiscal_year: int) -> None:
+    if departments_on_form(plan, fiscal_year):
+        return
+    years = sorted({year for measure in plan.measures for year in measure.years})
+    known = "、".join(wareki_year(y) for y in years) or "なし"
+    raise DomainError(f"{wareki_year(fiscal_year)}（{fiscal_year}年度）は計画「{plan.name}」の点検の対象年度ではありません"
+                      f"（対象年度: {known}）。年度を確認してください。")
 
 
 @dataclass
@@ -44,14 +56,18 @@ class Cycle:
 
     @classmethod
     def build(cls, settings: Settings, fiscal_year: int, ledger: Ledger, notifier: Notifier | None = None) -> Cycle:
+        """Raises DomainError, before anything is recorded, for a year the plan asks nothing of."""
         config_dir = settings.config_dir
-        return cls(settings, fiscal_year, load_plan(config_dir), load_cycle_settings(config_dir),
-                   load_directory(config_dir), ledger, notifier)
+        plan = load_plan(config_dir)
+        check_year(plan, fiscal_year)
+        return cls(settings, fiscal_year, plan, load_cycle_settings(config_dir), load_directory(config_dir), ledger,
+                   notifier)
 
     @classmethod
     @contextmanager
     def opened(cls, settings: Settings, fiscal_year: int, sending: bool = True) -> Iterator[Cycle]:
         """The cycle with the ledger of the settings open (closed on exit) and, if sending, its notifier."""
+        check_year(load_plan(settings.config_dir), fiscal_year)  # before the ledger is opened (or created)
         with settings.open_ledger() as ledger:
             yield cls.build(settings, fiscal_year, ledger, settings.notifier() if sending else None)
 

@@ -14,9 +14,11 @@ from openpyxl.styles import PatternFill
 
 from .layout import DEFAULT_MEASURE_LABEL, HEADER_ROW, INPUT_SHEET
 from tenken.core.errors import CellProblem
+from tenken.files import shown_name
 from .writer import set_text, workbook_bytes
 
 PROBLEM_FILL = PatternFill("solid", fgColor="F8CBAD")
+LISTED = 50  # a letter lists this many problems and counts the rest; the marked workbook has them all
 OFFICE = "点検事務局"
 LOCAL_TIME = ZoneInfo("Asia/Tokyo")
 
@@ -39,15 +41,18 @@ def answer_text(file_name: str, problems: Sequence[CellProblem], department_name
     `measure_label` is the plan's word for a measure (施策, 事業 …)."""
     received = f"（{received_at.astimezone(LOCAL_TIME):%Y年%m月%d日 %H:%M} 受付）" if received_at else ""
     lines = [f"{department_name or '提出者'} ご担当者様", "",
-             (f"提出いただいたファイル「{file_name}」{received}を確認したところ、"
+             (f"提出いただいたファイル「{shown_name(file_name)}」{received}を確認したところ、"
               f"次の{len(problems)}件の問題があったため、受け付けられませんでした。"),
              "該当箇所を修正して、もう一度提出してください。これまでに受け付けたファイルはそのまま有効です。"]
     if marked_copy:
         lines.append(f"問題のセルに色とコメントを付けたファイル（{marked_copy}）をお返しします。修正して、そのまま提出できます。")
     lines.append("")
-    for number, problem in enumerate(problems, 1):
+    for number, problem in enumerate(problems[:LISTED], 1):
         lines.append(f"{number}. {where(problem, measure_label)}")
         lines.append(f"   {problem.message}")
+    if len(problems) > LISTED:
+        rest = "印を付けたファイルで、すべての問題のセルを確認できます。" if marked_copy else ""
+        lines.append(f"ほか{len(problems) - LISTED}件の問題があります（ここでは最初の{LISTED}件を示しました）。{rest}")
     if reference:
         lines += ["", f"受付番号: {reference}"]
     return "\n".join(lines) + "\n"

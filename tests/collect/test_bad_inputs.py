@@ -258,12 +258,17 @@ def test_a_failure_while_storing_leaves_nothing_behind(ledger):
     assert ledger.file_content("f" * 64) is None
 
 
-def test_folders_are_searched_and_lock_files_skipped(intake, example_files, tmp_path):
+def test_folders_are_searched_and_lock_files_are_answered_as_such(intake, example_files, tmp_path):
     inbox = tmp_path / "inbox"
     copy_example(example_files, "tourism", inbox / "観光課")
     (inbox / "~$tenken-2020-tourism.xlsx").write_bytes(b"lock")
-    outcomes = intake.run([inbox])
-    assert [o.record.department for o in outcomes] == ["tourism"]
+    (inbox / ".hidden-tenken-2020-tourism.xlsx").write_bytes(copy_example(example_files, "tourism", tmp_path).read_bytes())
+    outcomes = {o.path.name: o for o in intake.run([inbox])}
+    hidden, visible = outcomes[".hidden-tenken-2020-tourism.xlsx"], outcomes["tenken-2020-tourism.xlsx"]
+    assert hidden.accepted and visible.accepted, "a hidden file is taken in like any other"
+    assert [hidden.record.duplicate, visible.record.duplicate] == [False, True], "the same bytes, one version"
+    lock = outcomes["~$tenken-2020-tourism.xlsx"]
+    assert not lock.accepted and "一時ファイル" in lock.record.problems[0].message
 
 
 def test_a_path_that_does_not_exist_is_a_clear_cli_error(db_url, tmp_path):
