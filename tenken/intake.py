@@ -86,7 +86,7 @@ class Intake:
                  channel: str = "cli", limits: Limits = DEFAULT_LIMITS, reader: str = DEFAULT_READER,
                  adjustments: Mapping[str, Adjustment] | None = None):
         if reader not in READERS:
-            raise DomainError(f"reader must be one of {', '.join(READERS)}")
+            raise DomainError(f"ブックの読み取り方式（reader）は {'、'.join(READERS)} のいずれかです")
         self.plan = plan
         self.fiscal_year = fiscal_year
         self.ledger = ledger
