@@ -15,7 +15,16 @@ from .errors import Problem, ValidationFailed
 from .plan import Measure, Part, Plan, Rating, RatingPolicy
 from .rating import numeric_codes, suggest_qualitative, is_negative
 from .results import Adjustment, MeasureResult, ResultSet
-from .values import Quantity, parse_value
+from .values import (
+    MAX_DIGITS,
+    Quantity,
+    describe_characters,
+    hidden_characters,
+    overlong_number,
+    parse_value,
+    unusual_digits,
+    visible,
+)
 from .wareki import wareki_year
 
 _UNRATED = 9  # above every rank, so np.minimum keeps a real part's code
@@ -64,6 +73,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     num_target: list[float] = []
     num_actual: list[float] = []
     num_lower: list[bool] = []
+    refused_causes: set[str] = set()  # causes refused for their characters: not quoted again
 
     for i, measure in enumerate(measures):
         year_plan = measure.years.get(year)
@@ -73,6 +83,9 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             continue
         status[i] = year_plan.status
         result = by_key.get(measure.key)
+        unreadable = _check_characters(plan, measure, result, problems) if result is not None else set()
+        if ("cause", None) in unreadable:
+            refused_causes.add(measure.key)
         if year_plan.status != "rated":
             if result is not None and result.actual:
                 what = "指標が設定されていない" if year_plan.status == "no_indicator" else "取組が完了した"
@@ -103,6 +116,8 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
             continue
         actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
         for p, (part, written) in enumerate(zip(parts, written_parts), 1):
+            if ("actual", p) in unreadable:
+                continue
             if not written.strip():
                 problems.append(Problem(f"{_where(plan, measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
             elif part.kind == "qualitative":
@@ -137,7 +152,7 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     final = rule.copy()
     for i in np.flatnonzero(rated & np.array([a is not None for a in adjustments], dtype=bool)):
         final[i] = _check_adjustment(plan, measures[i], adjustments[i], problems)
-    _check_reasons(plan, measures, found, rated, final, problems)
+    _check_reasons(plan, measures, found, rated, final, problems, refused_causes)
 
     frame = pd.DataFrame({
         "key": [m.key for m in measures],
@@ -177,6 +192,54 @@ def _missing_target(plan: Plan, measure: Measure, year: int) -> str:
             "計画の設定に目標（または指標未設定・取組完了）を追加してください。")
 
 
+# Free-text fields of a result: (field, title as the form and the report print it, may span lines).
+_TEXT_FIELDS = (("reason", "未達成の理由及び今後の見込み等", True), ("cause", "要因", False),
+                ("highlight", "主な取組", True))
+
+
+def _check_characters(plan: Plan, measure: Measure, result: MeasureResult,
+                      problems: list[Problem]) -> set[tuple[str, int | None]]:
+    """Refuse control and format characters (NUL, ESC, U+202E …) and digits of other scripts in every
+    text of a result; return the (field, part) refused, which the other checks then leave alone."""
+    texts: list[tuple[str, int | None, str, str, bool]] = []
+    parts = len(result.actual)
+    for p, written in enumerate(result.actual, 1):
+        texts.append(("actual", p, f"{_where(plan, measure, p, parts)}の「実績」", written, False))
+    for field, title, multiline in _TEXT_FIELDS:
+        value = getattr(result, field)
+        for text in (value,) if isinstance(value, str) else value or ():
+            texts.append((field, None, f"{named_measure(plan, measure)}の「{title}」", text, multiline))
+    if result.adjustment is not None:
+        texts.append(("adjustment", None, f"{named_measure(plan, measure)}の「評価変更の理由」",
+                      result.adjustment.justification, True))
+        texts.append(("adjustment", None, f"{named_measure(plan, measure)}の「評価変更者」", result.adjustment.by, False))
+    refused: set[tuple[str, int | None]] = set()
+    for field, part, where, text, multiline in texts:
+        if (field, part) in refused:
+            continue
+        message = characters_problem(where, text, multiline)
+        if message is not None:
+            problems.append(Problem(message, measure.key, field, part))
+            refused.add((field, part))
+    return refused
+
+
+def characters_problem(where: str, text: str, multiline: bool = False) -> str | None:
+    """The message refusing `text` for its control/format characters or unusual digits, or None.
+    `where` names the measure (and field): 施策 I-1-ア-1「…」の「実績」."""
+    hidden = hidden_characters(text, multiline)
+    if hidden:
+        allowed = "（改行・タブを除く）" if multiline else ""
+        return (f"{where}に入力できない文字（{describe_characters(hidden)}）が含まれています。"
+                f"制御文字{allowed}や、文字の向き・つながりを変える見えない文字は受け付けられません。"
+                "その文字を削除して（他の文書から貼り付けた場合は打ち直して）入力してください。")
+    digits = unusual_digits(text)
+    if digits:
+        return (f"{where}に半角・全角以外の数字（{describe_characters(digits)}）が含まれています。"
+                "数字は半角（0〜9）または全角（０〜９）で入力してください。")
+    return None
+
+
 def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> dict[str, MeasureResult]:
     by_key: dict[str, MeasureResult] = {}
     for result in results.results:
@@ -187,7 +250,7 @@ def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> d
                 result.measure, "measure"))
         elif result.measure not in plan.measures_by_key:
             problems.append(Problem(
-                f"{plan.measure_label} {result.measure} は計画にありません。{plan.measure_label}番号を確認してください。",
+                f"{plan.measure_label} {visible(result.measure)} は計画にありません。{plan.measure_label}番号を確認してください。",
                 result.measure, "measure"))
         else:
             by_key[result.measure] = result
@@ -199,12 +262,25 @@ def _numeric_actual(plan: Plan, measure: Measure, part: Part, written: str, p: i
     """The actual as a float (NaN for a negative word such as 未把握), or None after recording a problem."""
     value = parse_value(written)
     if isinstance(value, Quantity):
-        if value.unit == part.unit:
-            return float(value.value)
-        problems.append(Problem(
-            f"{_where(plan, measure, p, parts)}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
-            f"単位「{part.unit or '(なし)'}」と異なります。目標と同じ単位で入力してください。",
-            measure.key, "actual", p))
+        number = float(value.value)
+        if not np.isfinite(number):  # parse_value keeps to 15 digits; a guard, should that change
+            problems.append(_not_a_number(plan, measure, part, written, p, parts))
+            return None
+        if value.unit != part.unit:
+            problems.append(Problem(
+                f"{_where(plan, measure, p, parts)}の実績「{written}」の単位「{value.unit or '(なし)'}」が目標「{part.target}」の"
+                f"単位「{part.unit or '(なし)'}」と異なります。目標と同じ単位で入力してください。",
+                measure.key, "actual", p))
+            return None
+        if number < 0 and not part.negative_allowed:
+            problems.append(Problem(
+                f"{_where(plan, measure, p, parts)}の実績「{written}」が負の値です。この指標（目標「{part.target}」）の実績に"
+                "負の値は入力できません。0以上の数値で入力してください。",
+                measure.key, "actual", p))
+            return None
+        return number
+    if overlong_number(written):
+        problems.append(_not_a_number(plan, measure, part, written, p, parts))
         return None
     if is_negative(written, policy):
         return float("nan")
@@ -213,6 +289,13 @@ def _numeric_actual(plan: Plan, measure: Measure, part: Part, written: str, p: i
         "（把握できない場合は「未把握」）を入力してください。",
         measure.key, "actual", p))
     return None
+
+
+def _not_a_number(plan: Plan, measure: Measure, part: Part, written: str, p: int, parts: int) -> Problem:
+    return Problem(
+        f"{_where(plan, measure, p, parts)}の実績「{visible(written, 30)}」は数値ではありません（桁数が多すぎます。"
+        f"数値は{MAX_DIGITS}桁以内で入力してください）。目標「{part.target}」と同じ単位の数値を入力してください。",
+        measure.key, "actual", p)
 
 
 def _check_adjustment(plan: Plan, measure: Measure, adjustment: Adjustment, problems: list[Problem]) -> int:
@@ -227,7 +310,7 @@ def _check_adjustment(plan: Plan, measure: Measure, adjustment: Adjustment, prob
 
 
 def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.ndarray,
-                   problems: list[Problem]) -> None:
+                   problems: list[Problem], refused_causes: set[str] = frozenset()) -> None:
     """△ needs a reason (an adjustment's justification counts); a cause tag must be a known one."""
     policy = plan.rating
     known_causes = {t.key for t in policy.cause_tags}
@@ -239,7 +322,8 @@ def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.nda
                 f"{named_measure(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
                 measures[i].key, "reason"))
     for i, result in enumerate(found):
-        if result is not None and result.cause is not None and result.cause not in known_causes:
+        if (result is not None and result.cause is not None and result.cause not in known_causes
+                and measures[i].key not in refused_causes):
             choices = "、".join(t.label for t in policy.cause_tags)
             problems.append(Problem(
                 f"{named_measure(plan, measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",

@@ -55,6 +55,9 @@ class CauseTag(_Model):
 
 class RatingPolicy(_Model):
     exceeded_ratio: float = Field(1.25, ge=1.0)
+    # An actual beyond this multiple of its target (below target/multiple when lower is better) is
+    # rated as the rules say but listed for reviewers as implausible (tenken.core.discrepancies).
+    plausible_multiple: float = Field(100.0, gt=1.0)
     negative_words: tuple[str, ...] = ("未実施", "未導入", "未把握", "開発中", "検討中")
     cause_tags: tuple[CauseTag, ...] = ()
     external_cause_tags: tuple[str, ...] = ()
@@ -86,11 +89,21 @@ class Part(_Model):
     target: str
     unit: str | None = None
     direction: Literal["higher", "lower"] = "higher"
+    # May an actual be below zero? Counts and amounts may not. Unset: only when the target is written
+    # with a sign (+1%, -5%: a change, which can go either way).
+    allow_negative: bool | None = None
 
     @cached_property
     def target_quantity(self) -> Quantity | None:
         value = parse_value(self.target)
         return value if isinstance(value, Quantity) else None
+
+    @property
+    def negative_allowed(self) -> bool:
+        if self.allow_negative is not None:
+            return self.allow_negative
+        quantity = self.target_quantity
+        return quantity is not None and quantity.signed
 
     @model_validator(mode="after")
     def _numeric_target_has_the_unit(self) -> Part:
@@ -102,6 +115,8 @@ class Part(_Model):
                 object.__setattr__(self, "unit", quantity.unit)
             elif quantity.unit != self.unit:
                 raise ValueError(f"target {self.target!r} is not in unit {self.unit!r}")
+            if quantity.value < 0 and self.allow_negative is False:
+                raise ValueError(f"目標「{self.target}」は負の値ですが、allow_negative: false が指定されています")
         return self
 
 
@@ -109,6 +124,18 @@ class YearPlan(_Model):
     status: Literal["rated", "no_indicator", "finished"] = "rated"
     finished_in: int | None = None
     parts: tuple[Part, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _year_wide_part_options(cls, data: object) -> object:
+        """`allow_negative` written beside `parts` (or in the one-part short form, where the loader
+        moves only kind/target/unit/direction into the part) applies to each part not setting it."""
+        if isinstance(data, dict) and "allow_negative" in data:
+            data = dict(data)
+            option = data.pop("allow_negative")
+            data["parts"] = [{"allow_negative": option, **p} if isinstance(p, dict) else p
+                             for p in data.get("parts") or ()]
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> YearPlan:

@@ -2,6 +2,15 @@
 
 A value is either a `Quantity` (a number with its unit and the marks around it) or free text
 (実施, 構築完了 …). Parsing is exact (Decimal) so that formatting round-trips.
+
+Only half-width (0-9) and full-width (０-９) digits make a number: Python's int()/float()/Decimal()
+also accept Arabic-Indic and other scripts' digits, and NFKC turns ², ① or 𝟑 into ASCII digits, so
+the pattern names the digits itself and a number NFKC made out of such characters is left as text.
+A number has at most `MAX_DIGITS` digits (leading zeros not counted), so that it converts to a
+finite float exactly; a longer one (10^400件) is text, "not a number" to the checks.
+
+`hidden_characters` and `unusual_digits` find what a free-text field must not contain (control
+and format characters, digits of other scripts); the checks refuse them, naming the measure or cell.
 """
 
 from __future__ import annotations
@@ -14,12 +23,37 @@ from typing import NamedTuple
 _NOTE_MARKS = ("(※)", "※")
 _NUMBER = re.compile(
     r"^(?P<approx>約)?\s*(?P<sign>[+\-−])?\s*"
-    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?P<number>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)"
     r"\s*(?P<unit>.*?)\s*(?P<qualifier>以上|以下|超|未満)?$"
 )
 _DIGIT = re.compile(r"\d")
 # Characters that NFKC or the note mark would change: full- and half-width forms, U+2212 minus, ※.
 _NEEDS_NORMALIZING = re.compile("[\u3000\u2212\uff01-\uffef※]")
+_ASCII_DIGIT = re.compile("[0-9]")
+_WRITTEN_DIGIT = re.compile("[0-9０-９]")
+MAX_DIGITS = 15  # a float holds 15 significant decimal digits exactly
+
+# Characters no free-text field may hold: C0 controls (tab, line feed and carriage return only where
+# a field takes several lines), DEL and C1 controls, format characters (bidirectional embeddings,
+# overrides and isolates U+202A-202E / U+2066-2069 and marks, zero-width space/joiners, word joiner
+# and invisible operators, BOM, soft hyphen, Arabic number signs, interlinear annotation, tags),
+# line/paragraph separators and lone surrogates (which cannot even be written as UTF-8). Zero-width
+# joiners are refused too: they make "未\u200d実施" look like 未実施 while escaping the negative words.
+_FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+           "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\ud800-\udfff")
+_HIDDEN_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}]")
+_HIDDEN_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}]")
+_UNUSUAL_DIGIT = re.compile(r"(?![0-9０-９])\d")  # \d is any Unicode decimal digit (category Nd)
+_CHARACTER_NAMES = {
+    "\x00": "NUL", "\x09": "タブ", "\x0a": "改行", "\x0d": "改行（CR）", "\x1b": "ESC", "\x7f": "DEL",
+    "\u00ad": "ソフトハイフン", "\u200b": "ゼロ幅スペース", "\u200c": "ゼロ幅非接合子", "\u200d": "ゼロ幅接合子",
+    "\u200e": "左から右への記号", "\u200f": "右から左への記号", "\u2028": "行区切り", "\u2029": "段落区切り",
+    "\u202a": "左から右への埋め込み", "\u202b": "右から左への埋め込み", "\u202c": "方向書式の終了",
+    "\u202d": "左から右への上書き", "\u202e": "右から左への上書き", "\u2060": "単語結合子",
+    "\u2066": "左から右への分離", "\u2067": "右から左への分離", "\u2068": "先頭文字による分離",
+    "\u2069": "方向分離の終了", "\ufeff": "BOM（ゼロ幅改行なしスペース）",
+}
 
 
 class Quantity(NamedTuple):
@@ -52,10 +86,13 @@ def parse_value(text: str) -> Quantity | str:
     # Most values need neither NFKC nor note handling; checking first halves the cost on large plans.
     if _NEEDS_NORMALIZING.search(text):
         body, note = strip_note(normalize(text))
+        if len(_ASCII_DIGIT.findall(body)) > len(_WRITTEN_DIGIT.findall(text)):
+            # NFKC made digits of ², ①, 𝟑 …: what a person reads is not the number it would become
+            return f"{body}(※)" if note else body
     else:
         body, note = text.strip(), False
     match = _NUMBER.match(body)
-    if not match or _DIGIT.search(match["unit"]):
+    if not match or _DIGIT.search(match["unit"]) or too_many_digits(match["number"]):
         # '3システム中2システム' is prose, not a quantity with unit 'システム中2システム'
         return f"{body}(※)" if note else body
     sign = match["sign"]
@@ -68,6 +105,49 @@ def parse_value(text: str) -> Quantity | str:
         qualifier=match["qualifier"] or "",
         note=note,
     )
+
+
+def too_many_digits(number: str) -> bool:
+    """More than MAX_DIGITS digits, leading zeros not counted: '1' and 400 zeros, or 16 significant digits."""
+    digits = "".join(_ASCII_DIGIT.findall(number))
+    return len(digits) > MAX_DIGITS and len(digits.lstrip("0")) > MAX_DIGITS
+
+
+def overlong_number(text: str) -> bool:
+    """Written like a number but with more digits than a number may have (so parse_value left it as text)."""
+    body = strip_note(normalize(text))[0]
+    match = _NUMBER.match(body)
+    return match is not None and not _DIGIT.search(match["unit"]) and too_many_digits(match["number"])
+
+
+def hidden_characters(text: str, multiline: bool = False) -> list[str]:
+    """Control and format characters in text, each once, in order of appearance. With `multiline`,
+    tab, line feed and carriage return are allowed (reasons, highlights)."""
+    pattern = _HIDDEN_MULTILINE if multiline else _HIDDEN_ONE_LINE
+    return list(dict.fromkeys(pattern.findall(text)))
+
+
+def unusual_digits(text: str) -> list[str]:
+    """Decimal digits other than 0-9 and ０-９ (Arabic-Indic ٣, Devanagari ३, mathematical 𝟑 …), each once."""
+    return list(dict.fromkeys(_UNUSUAL_DIGIT.findall(text)))
+
+
+def describe_characters(characters: list[str], limit: int = 3) -> str:
+    """'U+202E 右から左への上書き、U+001B ESC' for messages; never the characters themselves."""
+    shown = [f"U+{ord(c):04X} {_CHARACTER_NAMES.get(c) or _fallback_name(c)}" for c in characters[:limit]]
+    return "、".join(shown) + (f" ほか{len(characters) - limit}種類" if len(characters) > limit else "")
+
+
+def _fallback_name(character: str) -> str:
+    if unicodedata.category(character) == "Nd":
+        return f"数字の{unicodedata.digit(character)}"
+    return "制御文字" if unicodedata.category(character) == "Cc" else "書式制御文字"
+
+
+def visible(text: str, limit: int = 60) -> str:
+    """Text as a message may quote it: control and format characters as <U+XXXX>, cut to `limit` characters."""
+    shown = _HIDDEN_ONE_LINE.sub(lambda m: f"<U+{ord(m[0]):04X}>", text[:limit])
+    return shown + ("…" if len(text) > limit else "")
 
 
 def format_number(value: Decimal, signed: bool = False) -> str:

