@@ -128,18 +128,17 @@ class Intake:
         return self._store(path, data, sha256, size, sender)
 
     def _read_handle(self, handle) -> tuple[bytes | None, str, int]:
-        """The bytes (None when over the size limit: those are only fingerprinted, never kept), their
-        SHA-256 and size, read from the handle already checked to be a regular file."""
+        """The bytes, their SHA-256 and size, read from a handle already checked to be a regular file.
+
+        A file over the size limit is neither kept nor read to its end (a huge file must not cost
+        minutes): its fingerprint is the SHA-256 of its first bytes and its size, enough to
+        recognise it when it arrives again."""
         limit = self.limits.max_file_bytes
         data = handle.read(limit + 1)
-        digest = hashlib.sha256(data)
         if len(data) <= limit:
-            return data, digest.hexdigest(), len(data)
-        size = len(data)
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-        return None, digest.hexdigest(), size
+            return data, hashlib.sha256(data).hexdigest(), len(data)
+        size = os.fstat(handle.fileno()).st_size
+        return None, hashlib.sha256(data + f"\0oversized:{size}".encode()).hexdigest(), size
 
     def _refuse_unread(self, path: Path, kind: str, message: str, sender: str | None) -> IntakeOutcome:
         """Record the refusal of something that is not a regular file; nothing of it is read or kept."""
