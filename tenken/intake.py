@@ -117,10 +117,12 @@ class Intake:
                 return self._refuse_unread(path, "link", NOT_A_FILE.format(what="リンク"), sender)
             raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
         with os.fdopen(fd, "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                what = "フォルダ" if stat.S_ISDIR(mode) else "パイプや装置などの特殊なファイル"
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                what = "フォルダ" if stat.S_ISDIR(status.st_mode) else "パイプや装置などの特殊なファイル"
                 return self._refuse_unread(path, "special", NOT_A_FILE.format(what=what), sender)
+            if status.st_nlink > 1:  # a hard link can reach a file of the server's as surely as a symbolic one
+                return self._refuse_unread(path, "hardlink", NOT_A_FILE.format(what="ハードリンク"), sender)
             try:
                 data, sha256, size = self._read_handle(handle)
             except OSError as exc:

@@ -85,7 +85,7 @@ def shown_path(path: Path) -> str:
 
 
 def outcome_lines(outcome: IntakeOutcome, measure_label: str) -> list[str]:
-    from tenken.workbook.answers import where
+    from tenken.workbook.answers import LISTED, where
 
     record = outcome.record
     who = outcome.department_name or record.department or "所属不明"
@@ -93,7 +93,9 @@ def outcome_lines(outcome: IntakeOutcome, measure_label: str) -> list[str]:
     if record.accepted:
         return [f"受付  {who} 第{record.version}版{again}: {shown_path(outcome.path)}"]
     lines = [f"差戻し {who}{again}: {shown_path(outcome.path)} — {len(record.problems)}件の問題"]
-    lines += [f"  - {where(p, measure_label)}: {p.message}" for p in record.problems]
+    lines += [f"  - {where(p, measure_label)}: {p.message}" for p in record.problems[:LISTED]]
+    if len(record.problems) > LISTED:
+        lines.append(f"  - ほか{len(record.problems) - LISTED}件（すべての問題は回答と確認結果付きファイルにあります）")
     if outcome.answer:
         lines.append(f"  回答: {outcome.answer}")
     if outcome.marked_copy:

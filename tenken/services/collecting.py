@@ -99,6 +99,7 @@ def deliver(settings: Settings, fiscal_year: int, paths: Iterable[str | Path]) -
     inbox.mkdir(parents=True, exist_ok=True)
     count = 0
     for path in map(Path, paths):
-        shutil.copy2(path, inbox / path.name)
+        # A link is delivered as a link (intake refuses it), never as a copy of what it points at.
+        shutil.copy2(path, inbox / path.name, follow_symlinks=False)
         count += 1
     return count

@@ -19,6 +19,8 @@ from .writer import set_text, workbook_bytes
 
 PROBLEM_FILL = PatternFill("solid", fgColor="F8CBAD")
 LISTED = 50  # a letter lists this many problems and counts the rest; the marked workbook has them all
+COMMENTED = 500  # problem cells commented in the marked workbook; with more, a list sheet holds them all
+LIST_SHEET = "確認結果一覧"
 OFFICE = "点検事務局"
 LOCAL_TIME = ZoneInfo("Asia/Tokyo")
 
@@ -77,15 +79,24 @@ def marked_workbook(data: bytes, problems: Sequence[CellProblem]) -> bytes | Non
     for problem in problems:
         if problem.sheet == INPUT_SHEET and problem.cell:
             by_cell.setdefault(problem.cell, []).append(problem.message)
-    for ref, messages in by_cell.items():
+    for number, (ref, messages) in enumerate(by_cell.items()):
         cell = sheet[ref]
         cell.fill = PROBLEM_FILL
-        comment = Comment("\n".join(messages), OFFICE)
-        comment.width, comment.height = 320, 160
-        cell.comment = comment
+        if number < COMMENTED:
+            comment = Comment("\n".join(messages), OFFICE)
+            comment.width, comment.height = 320, 160
+            cell.comment = comment
+    listed = len(by_cell) > COMMENTED
+    if listed:
+        # Comments cost Excel and openpyxl dearly by the thousand: beyond the first ones every problem
+        # is in a list sheet (and every problem cell is still coloured).
+        overview = workbook.create_sheet(LIST_SHEET, 0)
+        overview.append(["セル", "内容"])
+        for problem in problems:
+            overview.append([problem.cell or "", problem.message])
     if by_cell or problems:
         first = sheet.cell(HEADER_ROW - 1, 1)
-        set_text(first, f"確認結果: {len(problems)}件の問題があります。"
-                        "色の付いたセルのコメントを確認して修正してください。")
+        where_to_look = f"色の付いたセルと、シート「{LIST_SHEET}」" if listed else "色の付いたセルのコメント"
+        set_text(first, f"確認結果: {len(problems)}件の問題があります。{where_to_look}を確認して修正してください。")
         first.fill = PROBLEM_FILL
     return workbook_bytes(workbook)

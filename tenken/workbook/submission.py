@@ -188,7 +188,7 @@ def _identify(plan: Plan, fiscal_year: int, form: Form, problems: _Problems) -> 
         problems.add(f"所属「{visible(form.department)}」は所属の一覧にありません。"
                      "お送りした依頼ファイル（または CSV）を使って提出してください。")
     written_year = _key(form.fiscal_year)
-    if not written_year.isdigit():
+    if not (written_year.isascii() and written_year.isdigit()):  # NFKC made full-width digits ASCII
         problems.add(f"年度「{visible(form.fiscal_year)}」を読み取れません。"
                      "お送りした依頼ファイル（または CSV）を使って提出してください。")
         return department, False
