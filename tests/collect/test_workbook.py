@@ -92,3 +92,10 @@ def test_the_csv_form_neutralises_cells_and_reads_back_unchanged(plan):
     assert written == "'" + plus.years[YEAR].parts[0].target
     form = read_csv(text.encode("utf-8"))
     assert next(r for r in form.rows if r.text("key") == plus.key).text("target") == plus.years[YEAR].parts[0].target
+
+
+def test_formulas_are_found_in_rows_without_references_and_only_in_cells_of_rows():
+    xml = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+           b'<row r="7"><c r="H7"><f>1+1</f><v>2</v></c></row><row><c><v>1</v></c><c><f>A8*2</f></c></row>'
+           b'</sheetData><extLst><c><f>9</f></c></extLst></worksheet>')
+    assert formula_cells(xml) == {"H7": "=1+1", "B8": "=A8*2"}
