@@ -67,7 +67,7 @@ class RatingPolicy(_Model):
         known = {t.key for t in self.cause_tags}
         unknown = [t for t in self.external_cause_tags if t not in known]
         if unknown:
-            raise ValueError(f"external_cause_tags not in cause_tags: {unknown}")
+            raise ValueError(f"external_cause_tags に cause_tags にない要因があります: {unknown}")
         return self
 
     def cause_label(self, key: str) -> str:
@@ -110,11 +110,11 @@ class Part(_Model):
         if self.kind == "numeric":
             quantity = self.target_quantity
             if quantity is None:
-                raise ValueError(f"numeric target {self.target!r} is not a number")
+                raise ValueError(f"数値の指標（kind: numeric）の目標「{self.target}」が数値ではありません")
             if self.unit is None:
                 object.__setattr__(self, "unit", quantity.unit)
             elif quantity.unit != self.unit:
-                raise ValueError(f"target {self.target!r} is not in unit {self.unit!r}")
+                raise ValueError(f"目標「{self.target}」の単位が unit「{self.unit}」と異なります")
             if quantity.value < 0 and self.allow_negative is False:
                 raise ValueError(f"目標「{self.target}」は負の値ですが、allow_negative: false が指定されています")
         return self
@@ -140,11 +140,11 @@ class YearPlan(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> YearPlan:
         if self.status == "rated" and not self.parts:
-            raise ValueError("a rated year needs a target")
+            raise ValueError("評価する年度（status: rated）には目標（target または parts）が必要です")
         if self.status != "rated" and self.parts:
-            raise ValueError(f"status {self.status} takes no target")
+            raise ValueError(f"status: {self.status} の年度には目標を書かないでください")
         if self.status == "finished" and self.finished_in is None:
-            raise ValueError("status finished needs finished_in")
+            raise ValueError("status: finished の年度には取組の終了年度（finished_in）が必要です")
         return self
 
     @property
@@ -206,14 +206,14 @@ class Plan(_Model):
     def _references_resolve(self) -> Plan:
         keys = [d.key for d in self.departments]
         if len(set(keys)) != len(keys):
-            raise ValueError("department keys must be unique")
+            raise ValueError("所属の key が重複しています")
         known = set(keys)
         measure_keys = [m.key for m in self.measures]
         if len(set(measure_keys)) != len(measure_keys):
-            raise ValueError("measure keys must be unique")
+            raise ValueError("施策の番号（key）が重複しています")
         for m in self.measures:
             if m.department not in known:
-                raise ValueError(f"measure {m.key}: unknown department {m.department!r}")
+                raise ValueError(f"{m.key}: 所属「{m.department}」が所属の一覧にありません")
         return self
 
     @cached_property

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Self
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -268,10 +268,11 @@ class Ledger:
                     submission_id=row.id, measure=r.measure, actual=list(r.actual),
                     self_rating=r.self_rating.value if r.self_rating else None, reason=r.reason, cause=r.cause,
                     highlight=list(r.highlight)) for r in new.results)
-            else:
-                session.add_all(ValidationProblem(
-                    submission_id=row.id, seq=i, message=p.message, sheet=p.sheet, cell=p.cell,
-                    measure=p.measure, field=p.field, part=p.part) for i, p in enumerate(new.problems, 1))
+            elif new.problems:
+                # One executemany, not an ORM object per row: a hostile file can carry 20,000 problems.
+                session.execute(insert(ValidationProblem), [
+                    {"submission_id": row.id, "seq": i, "message": p.message, "sheet": p.sheet, "cell": p.cell,
+                     "measure": p.measure, "field": p.field, "part": p.part} for i, p in enumerate(new.problems, 1)])
             session.flush()
             return _submission_record(row, new.fiscal_year, new.problems if not new.accepted else ())
 
