@@ -40,7 +40,13 @@ def write_atomically(path: Path, data: bytes) -> None:
 def printable(text: str) -> str:
     """Text without control or format characters (newlines, ESC, bidi overrides …), spaces collapsed:
     what a sender wrote can never forge a line or reorder what a person reads."""
-    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    def keep(c: str) -> str:
+        category = unicodedata.category(c)
+        if category == "Cs":  # a byte of a name that was not UTF-8 (surrogate escape): cannot be printed
+            return "\ufffd"
+        return " " if category in ("Cc", "Cf", "Zl", "Zp") else c
+
+    kept = "".join(map(keep, text))
     return re.sub(r"\s+", " ", kept).strip()
 
 

@@ -157,7 +157,7 @@ class Intake:
     @staticmethod
     def _name(path: Path) -> str:
         """A received name as data: printable (no control characters), bounded."""
-        return printable(os.fsdecode(path.name).encode("utf-8", "replace").decode("utf-8"))[:500] or "（名前なし）"
+        return printable(path.name)[:500] or "（名前なし）"
 
     def submit_bytes(self, data: bytes, file_name: str, source: str, sender: str | None = None) -> IntakeOutcome:
         """For channels that hand over bytes (a chat upload, an e-mail attachment)."""

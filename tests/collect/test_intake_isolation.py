@@ -149,3 +149,18 @@ def test_a_year_the_plan_does_not_ask_for_creates_nothing(tmp_path, example_file
     assert done.returncode == 2
     assert "点検の対象年度ではありません" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_a_name_that_is_not_utf8_is_shown_and_stored_safely(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with open(os.fsencode(inbox) + b"/bad\xff\xfename.xlsx", "wb") as handle:
+        handle.write(b"not a workbook")
+
+    done = run_cli("intake", "--year", str(YEAR), str(inbox), "--var", str(tmp_path / "var"), cwd=tmp_path)
+
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "bad\ufffd\ufffdname.xlsx" in done.stdout
+    [answer] = (tmp_path / "var" / "answers").rglob("*回答.txt")
+    assert answer.name == "00001-bad_name-回答.txt"
+    assert "bad\ufffd\ufffdname.xlsx" in answer.read_text(encoding="utf-8")
