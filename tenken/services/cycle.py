@@ -57,19 +57,25 @@ class Cycle:
     @classmethod
     def build(cls, settings: Settings, fiscal_year: int, ledger: Ledger, notifier: Notifier | None = None) -> Cycle:
         """Raises DomainError, before anything is recorded, for a year the plan asks nothing of."""
-        config_dir = settings.config_dir
-        plan = load_plan(config_dir)
+        plan = load_plan(settings.config_dir)
         check_year(plan, fiscal_year)
-        return cls(settings, fiscal_year, plan, load_cycle_settings(config_dir), load_directory(config_dir), ledger,
-                   notifier)
+        return cls._assemble(settings, fiscal_year, plan, ledger, notifier)
 
     @classmethod
     @contextmanager
     def opened(cls, settings: Settings, fiscal_year: int, sending: bool = True) -> Iterator[Cycle]:
         """The cycle with the ledger of the settings open (closed on exit) and, if sending, its notifier."""
-        check_year(load_plan(settings.config_dir), fiscal_year)  # before the ledger is opened (or created)
+        plan = load_plan(settings.config_dir)
+        check_year(plan, fiscal_year)  # before the ledger is opened (or created)
         with settings.open_ledger() as ledger:
-            yield cls.build(settings, fiscal_year, ledger, settings.notifier() if sending else None)
+            yield cls._assemble(settings, fiscal_year, plan, ledger, settings.notifier() if sending else None)
+
+    @classmethod
+    def _assemble(cls, settings: Settings, fiscal_year: int, plan: Plan, ledger: Ledger,
+                  notifier: Notifier | None) -> Cycle:
+        config_dir = settings.config_dir
+        return cls(settings, fiscal_year, plan, load_cycle_settings(config_dir), load_directory(config_dir), ledger,
+                   notifier)
 
     def folder(self, name: str) -> Path:
         path = self.settings.cycle_dir(self.fiscal_year) / name
