@@ -35,8 +35,10 @@ $(BIN)/tenken: pyproject.toml
 # The FY2020 cycle as a prefecture runs it: Prefect server, work pool, worker and deployments on this
 # machine (scripts/stack.sh), the site served on 127.0.0.1:8000. Pauses at the review and prints the run's
 # UI address; APPROVE=1 approves through the API and runs to publication. `make stop` ends it all.
+# Without SLACK_BOT_TOKEN, stack.sh serves the Slack stand-in on 127.0.0.1:4300 and the departments post there.
 DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.0.0.1:4200 \
-	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed
+	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed \
+	$(if $(SLACK_BOT_TOKEN),,TENKEN_DEMO_WORKSPACE=http://127.0.0.1:4300)
 
 demo: setup
 	scripts/stack.sh start

@@ -80,7 +80,7 @@ def main() -> None:
     from flows.open_cycle import open_cycle
     from tenken.core.aggregate import summarize
     from tenken.config import load_cycle_settings, load_plan
-    from tenken.services import Cycle
+    from tenken.services import Cycle, collecting
     from tenken.services.compiling import current_assessment
     from tenken.services.opening import write_request_files
     from tenken.settings import Settings
@@ -95,7 +95,11 @@ def main() -> None:
         report("open-cycle", time.perf_counter() - started, state.state_details.flow_run_id)
 
         started = time.perf_counter()
-        write_request_files(plan, YEAR, settings.cycle_dir(YEAR) / "inbox", deadline, filled=synthetic_results(plan))
+        filled = write_request_files(plan, YEAR, folder / "filled", deadline, filled=synthetic_results(plan),
+                                     signer=settings.signer(plan.name))
+        with Cycle.opened(settings, YEAR, sending=False) as cycle:  # a bridge delivers each, sender recorded
+            for department, path in filled.items():
+                collecting.deliver(cycle, [path], department, "bench-bridge")
         print(f"{'(departments fill workbooks)':<32} {time.perf_counter() - started:7.1f} s   not part of the cycle")
 
         started = time.perf_counter()

@@ -17,6 +17,7 @@ SITE=${TENKEN_SITE_DIR:-$VAR/site}
 BIN=$ROOT/.venv/bin
 PORT=${TENKEN_PREFECT_PORT:-4200}
 SITE_PORT=${TENKEN_SITE_PORT:-8000}
+SLACK_PORT=${TENKEN_SLACK_PORT:-4300}
 export PREFECT_API_URL=${PREFECT_API_URL:-http://127.0.0.1:$PORT/api}
 export PREFECT_UI_API_URL=$PREFECT_API_URL
 export PREFECT_UI_URL=${PREFECT_UI_URL:-http://127.0.0.1:$PORT}
@@ -26,7 +27,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export DO_NOT_TRACK=1
 # SQLite: a resume arriving while the worker and the paused run poll met "database is locked" at the default 10 s.
 export PREFECT_SERVER_DATABASE_TIMEOUT=${PREFECT_SERVER_DATABASE_TIMEOUT:-30}
-SERVICES="site worker server"
+SERVICES="site worker slack server"
 
 descendants() {  # a process's children, grandchildren, ... (flow runs may start their own sessions)
   local child
@@ -66,6 +67,15 @@ start() {
   wait_for "$PREFECT_API_URL/health" 90
   "$BIN/prefect" work-pool inspect tenken >/dev/null 2>&1 || "$BIN/prefect" work-pool create tenken --type process >/dev/null
   # The worker's flow runs and the driver (tenken-demo --deployed) share this var folder and the site.
+  if [ -z "${SLACK_BOT_TOKEN:-}" ]; then
+    # No Slack workspace configured: the project's Slack stand-in plays one (channels and people of the
+    # plan folder, a clerk per department), and the worker talks to it as it would to Slack.
+    launch slack "$BIN/python" -m tenken_demo.slack_standin --port "$SLACK_PORT" \
+      ${TENKEN_CONFIG_DIR:+--config "$TENKEN_CONFIG_DIR"}
+    wait_for "http://127.0.0.1:$SLACK_PORT/api/api.test" 30
+    export SLACK_BOT_TOKEN=xoxb-standin-token TENKEN_SLACK_BASE_URL=http://127.0.0.1:$SLACK_PORT/api/
+    echo "Slack: stand-in (not Slack) at http://127.0.0.1:$SLACK_PORT/ — set SLACK_BOT_TOKEN to use a real workspace"
+  fi
   TENKEN_VAR_DIR=$VAR TENKEN_REVIEW_POLL_SECONDS=${TENKEN_REVIEW_POLL_SECONDS:-2} \
     PREFECT_WORKER_QUERY_SECONDS=1 PREFECT_WORKER_PREFETCH_SECONDS=5 \
     launch worker "$BIN/prefect" worker start --pool tenken --type process --name "tenken-$(hostname)"

@@ -39,7 +39,7 @@ def send_requests(settings: Settings, fiscal_year: int, workbooks: dict[str, str
 @side_effect
 def take_in(settings: Settings, fiscal_year: int) -> dict:
     with Cycle.opened(settings, fiscal_year) as cycle:
-        report = collecting.take_in(cycle)
+        report = collecting.collect(cycle)
     logger = get_run_logger()
     logger.info("intake: %d accepted, %d refused", len(report.accepted), len(report.rejected))
     for failed in report.failed:

@@ -6,6 +6,8 @@ Configuration mistakes raise ConfigError naming the file and the place.
 
 from __future__ import annotations
 
+import re
+
 import functools
 from pathlib import Path
 from typing import Any
@@ -118,7 +120,10 @@ def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
         raise ConfigError(f"計画の設定に {exc} がありません") from None
 
 
-_DEPARTMENT_FIELDS = {"key", "name", "slack", "email", "escalation"}
+_DEPARTMENT_FIELDS = {"submitters", "key", "name", "slack", "email", "escalation"}
+
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def _check_department_entries(raw_departments: list) -> None:
@@ -140,7 +145,14 @@ def load_directory(config_dir: Path = DEFAULT_CONFIG) -> Directory:
         escalations = {d["key"]: Recipient.model_validate(d["escalation"]) for d in raw if d.get("escalation")}
     except (ValidationError, KeyError) as exc:
         raise ConfigError(f"departments.yaml の連絡先に誤りがあります:\n{exc}") from None
-    return Directory(departments, escalations)
+    submitters = {}
+    for d in raw:
+        people = d.get("submitters") or []
+        if not isinstance(people, list) or not all(isinstance(p, str) and _SLACK_USER.match(p) for p in people):
+            raise ConfigError(f"departments.yaml: 所属 {d.get('key')!r} の submitters は Slack のユーザー ID"
+                              f"（U… / W…）の一覧で書いてください: {people!r}")
+        submitters[d["key"]] = tuple(people)
+    return Directory(departments, escalations, submitters)
 
 
 def load_plan(config_dir: Path = DEFAULT_CONFIG) -> Plan:

@@ -33,8 +33,14 @@ class CycleSettings(BaseModel):
     reminders: ReminderPolicy = ReminderPolicy()
     review: ReviewSettings = ReviewSettings()
     announce_channel: Recipient | None = None
+    office: Recipient | None = None  # the office's own channel: refusals of who sent a file, failures
     publish_target: str = "site"  # a folder (relative: under the var folder) or any fsspec URL
     site_url: str = "http://127.0.0.1:8000/"  # where the published site is served, for links in messages
+
+    @property
+    def office_recipient(self) -> Recipient | None:
+        """Where the office hears of what needs it: `office`, else the review channel."""
+        return self.office or self.review.channel
 
     def deadline_for(self, fiscal_year: int) -> date:
         month, day = (int(x) for x in self.deadline.split("-"))

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from tenken.config import DEFAULT_CONFIG, load_plan, load_results
+from tenken.identity import Signer
 from tenken.services.opening import department_results, write_request_files
 
 __all__ = ["department_results", "write_example_workbooks"]
@@ -21,10 +22,12 @@ __all__ = ["department_results", "write_example_workbooks"]
 
 def write_example_workbooks(fiscal_year: int, out_dir: Path, config_dir: Path | None = None,
                             deadline: date | None = None, csv: bool = False,
-                            on_file: Callable[[Path], None] | None = None) -> list[Path]:
-    """One filled workbook (or CSV) per department asked for this year; returns the paths written."""
+                            on_file: Callable[[Path], None] | None = None,
+                            signer: Signer | None = None) -> list[Path]:
+    """One filled workbook (or CSV) per department asked for this year; returns the paths written.
+    With a signer (the settings' of the ledger they will be submitted to), each carries its token."""
     config_dir = Path(config_dir or DEFAULT_CONFIG)
     written = write_request_files(load_plan(config_dir), fiscal_year, out_dir, deadline,
                                   filled=load_results(config_dir, fiscal_year), workbook=not csv, csv=csv,
-                                  on_file=on_file)
+                                  signer=signer, on_file=on_file)
     return list(written.values())

@@ -27,11 +27,12 @@ from tenken.core.errors import CellProblem, DomainError
 from tenken.files import printable, shown_name, stored_name, write_atomically
 from tenken.core.plan import Plan
 from tenken.core.results import Adjustment
-from tenken.ledger import Ledger, NewSubmission, SubmissionRecord
+from tenken.identity import NO_SENDER, SENDER_FIELD, TOKEN_MISMATCH, TOKEN_MISSING, Signer
+from tenken.ledger import ANY_DEPARTMENT, Ledger, NewSubmission, Origin, SubmissionRecord
 from tenken.workbook.answers import answer_text, marked_workbook
 from tenken.workbook.reader import DEFAULT_READER, READERS, read_csv, read_workbook
 from tenken.workbook.safety import DEFAULT_LIMITS, OLE_MAGIC, ZIP_MAGIC, Limits, Refused, check_size
-from tenken.workbook.submission import PlanIndex, Reading, interpret
+from tenken.workbook.submission import Form, PlanIndex, Reading, interpret
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv", ".txt")
@@ -48,6 +49,11 @@ class IntakeOutcome:
     @property
     def accepted(self) -> bool:
         return self.record.accepted
+
+    @property
+    def identity_refused(self) -> bool:
+        """Refused because of who sent it (no sender, another department's form, a wrong token)."""
+        return any(p.field == SENDER_FIELD for p in self.record.problems)
 
     @property
     def shown(self) -> str:
@@ -80,11 +86,18 @@ def collect_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 class Intake:
-    """Take in the files of one cycle. One instance per run; safe to run several at once."""
+    """Take in the files of one cycle. One instance per run; safe to run several at once.
+
+    With a `signer` (every service does: tenken.services.collecting), a file counts only for the
+    sender the channel names and only with that department's submission token: a file without a
+    sender, another department's form, or a form without the sender's token is refused, and the
+    refusal is stored under the sender, so nobody else's figures change. Without a signer (tests of
+    form reading only) the department is read from the form, as a sender-less reader would.
+    """
 
     def __init__(self, plan: Plan, fiscal_year: int, ledger: Ledger, answers_dir: Path | None = None,
                  channel: str = "cli", limits: Limits = DEFAULT_LIMITS, reader: str = DEFAULT_READER,
-                 adjustments: Mapping[str, Adjustment] | None = None):
+                 adjustments: Mapping[str, Adjustment] | None = None, signer: Signer | None = None):
         if reader not in READERS:
             raise DomainError(f"ブックの読み取り方式（reader）は {'、'.join(READERS)} のいずれかです")
         self.plan = plan
@@ -96,38 +109,39 @@ class Intake:
         self.reader = reader
         self.adjustments = dict(adjustments or {})
         self.index = PlanIndex(plan, fiscal_year)
+        self.signer = signer
 
     def run(self, paths: Iterable[Path], sender: str | None = None,
-            on_file: Callable[[IntakeOutcome], None] | None = None) -> list[IntakeOutcome]:
+            on_file: Callable[[IntakeOutcome], None] | None = None, origin: Origin | None = None) -> list[IntakeOutcome]:
         outcomes = []
         for path in collect_paths(paths):
-            outcome = self.submit_file(path, sender=sender)
+            outcome = self.submit_file(path, sender=sender, origin=origin)
             outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
         return outcomes
 
-    def submit_file(self, path: Path, sender: str | None = None) -> IntakeOutcome:
+    def submit_file(self, path: Path, sender: str | None = None, origin: Origin | None = None) -> IntakeOutcome:
         path = Path(path)
         try:
             # O_NOFOLLOW: a link is refused, never read through; O_NONBLOCK: opening a pipe cannot hang.
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                return self._refuse_unread(path, "link", NOT_A_FILE.format(what="リンク"), sender)
+                return self._refuse_unread(path, "link", NOT_A_FILE.format(what="リンク"), sender, origin)
             raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
         with os.fdopen(fd, "rb") as handle:
             status = os.fstat(handle.fileno())
             if not stat.S_ISREG(status.st_mode):
                 what = "フォルダ" if stat.S_ISDIR(status.st_mode) else "パイプや装置などの特殊なファイル"
-                return self._refuse_unread(path, "special", NOT_A_FILE.format(what=what), sender)
+                return self._refuse_unread(path, "special", NOT_A_FILE.format(what=what), sender, origin)
             if status.st_nlink > 1:  # a hard link can reach a file of the server's as surely as a symbolic one
-                return self._refuse_unread(path, "hardlink", NOT_A_FILE.format(what="ハードリンク"), sender)
+                return self._refuse_unread(path, "hardlink", NOT_A_FILE.format(what="ハードリンク"), sender, origin)
             try:
                 data, sha256, size = self._read_handle(handle)
             except OSError as exc:
                 raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
-        return self._store(path, data, sha256, size, sender)
+        return self._store(path, data, sha256, size, sender, origin=origin)
 
     def _read_handle(self, handle) -> tuple[bytes | None, str, int]:
         """The bytes, their SHA-256 and size, read from a handle already checked to be a regular file.
@@ -142,28 +156,62 @@ class Intake:
         size = os.fstat(handle.fileno()).st_size
         return None, hashlib.sha256(data + f"\0oversized:{size}".encode()).hexdigest(), size
 
-    def _refuse_unread(self, path: Path, kind: str, message: str, sender: str | None) -> IntakeOutcome:
+    def _refuse_unread(self, path: Path, kind: str, message: str, sender: str | None,
+                       origin: Origin | None) -> IntakeOutcome:
         """Record the refusal of something that is not a regular file; nothing of it is read or kept."""
         fingerprint = hashlib.sha256(f"{kind}\0{path.name}".encode("utf-8", "surrogateescape")).hexdigest()
-        earlier = self.ledger.find_submission(self.fiscal_year, fingerprint)
+        earlier = self.ledger.find_submission(self.fiscal_year, fingerprint, self._lookup(sender))
         if earlier is not None:
             return self._answer(path, None, earlier)
         record = self.ledger.store_submission(NewSubmission(
             fiscal_year=self.fiscal_year, sha256=fingerprint, size=0, content=None, file_name=self._name(path),
             source=self._name(path), channel=self.channel, file_format="", department=sender, accepted=False,
-            results=(), problems=(CellProblem(message),), sender=sender))
+            results=(), problems=(CellProblem(message),), sender=sender, origin=origin))
         return self._answer(path, None, record)
+
+    def _lookup(self, sender: str | None):
+        """Whose earlier records count as "the same file again": the sender's, when senders are required."""
+        return sender if self.signer is not None else ANY_DEPARTMENT
 
     @staticmethod
     def _name(path: Path) -> str:
         """A received name as data: printable (no control characters), bounded."""
         return printable(path.name)[:500] or "（名前なし）"
 
-    def submit_bytes(self, data: bytes, file_name: str, source: str, sender: str | None = None) -> IntakeOutcome:
-        """For channels that hand over bytes (a chat upload, an e-mail attachment)."""
-        return self._store(Path(file_name), data, hashlib.sha256(data).hexdigest(), len(data), sender, source)
+    def submit_bytes(self, data: bytes, file_name: str, source: str, sender: str | None = None,
+                     origin: Origin | None = None, size: int | None = None,
+                     no_sender: str = NO_SENDER) -> IntakeOutcome:
+        """For channels that hand over bytes (a chat upload, an e-mail attachment). A channel that stops
+        reading at the size limit passes the first bytes and the `size` it was told: such a file is
+        fingerprinted from them, like an oversized file on disk, and refused unread. `no_sender` is what
+        a sender-less file is told (the channel knows why it has no sender)."""
+        size = len(data) if size is None else size
+        if len(data) > self.limits.max_file_bytes:
+            sha256 = hashlib.sha256(data[:self.limits.max_file_bytes + 1] + f"\0oversized:{size}".encode()).hexdigest()
+            return self._store(Path(file_name), None, sha256, max(size, len(data)), sender, source, origin, no_sender)
+        return self._store(Path(file_name), data, hashlib.sha256(data).hexdigest(), size, sender, source, origin,
+                           no_sender)
 
-    def _read(self, data: bytes | None, size: int, name: str, sender: str | None) -> tuple[str, Reading]:
+    def _read(self, data: bytes | None, size: int, name: str, sender: str | None,
+              no_sender: str = NO_SENDER) -> tuple[str, Reading]:
+        if self.signer is not None and sender is None:
+            # Nobody recorded who sent it: nothing the file says about itself is taken as its sender.
+            return "", Reading(None, None, problems=(CellProblem(no_sender, field=SENDER_FIELD),))
+        file_format, reading, form = self._read_form(data, size, name, sender)
+        if self.signer is None or form is None or any(p.field == SENDER_FIELD for p in reading.problems):
+            return file_format, reading
+        form_token = form.token
+        if self.signer.verify(self.fiscal_year, sender, form.request_version, form_token):
+            return file_format, reading
+        department = self.plan.department(sender).name if sender in self.plan.departments_by_key else sender
+        message = (TOKEN_MISMATCH if form_token.strip() else TOKEN_MISSING).format(department=department)
+        # Refused for the token, whatever else it holds; its other problems are listed too (the sender
+        # is the department itself, in its own conversation: nothing of anyone else's is told).
+        return file_format, Reading(self.fiscal_year, sender,
+                                    problems=(CellProblem(message, field=SENDER_FIELD), *reading.problems))
+
+    def _read_form(self, data: bytes | None, size: int, name: str,
+                   sender: str | None) -> tuple[str, Reading, Form | None]:
         file_format = ""
         try:
             if name.startswith(LOCK_FILE_PREFIX):
@@ -180,21 +228,21 @@ class Intake:
                 raise Refused("受け付けられるのは、お送りした依頼ファイル（Excel ブック .xlsx）か CSV（.csv）です。")
         except Refused as refusal:
             hint = refusal.department if refusal.department in self.plan.departments_by_key else None
-            return file_format, Reading(None, sender or hint, problems=(CellProblem(refusal.message),))
-        return file_format, interpret(self.plan, self.fiscal_year, form, sender, self.adjustments, self.index)
+            return file_format, Reading(None, sender or hint, problems=(CellProblem(refusal.message),)), None
+        return file_format, interpret(self.plan, self.fiscal_year, form, sender, self.adjustments, self.index), form
 
     def _store(self, path: Path, data: bytes | None, sha256: str, size: int, sender: str | None,
-               source: str | None = None) -> IntakeOutcome:
-        earlier = self.ledger.find_submission(self.fiscal_year, sha256)
+               source: str | None = None, origin: Origin | None = None, no_sender: str = NO_SENDER) -> IntakeOutcome:
+        earlier = self.ledger.find_submission(self.fiscal_year, sha256, self._lookup(sender))
         if earlier is not None:
             return self._answer(path, data, earlier)
-        file_format, reading = self._read(data, size, path.name, sender)
+        file_format, reading = self._read(data, size, path.name, sender, no_sender)
         record = self.ledger.store_submission(NewSubmission(
             fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=self._name(path),
             source=printable(source or str(path.absolute())), channel=self.channel, file_format=file_format,
             department=reading.department, accepted=reading.accepted, results=reading.results,
             problems=tuple(reading.problems),
-            sender=sender))
+            sender=sender, origin=origin))
         return self._answer(path, data, record)
 
     def _answer(self, path: Path, data: bytes | None, record: SubmissionRecord) -> IntakeOutcome:

@@ -12,6 +12,10 @@ notifier and the folders all come from here.
                               by default; the CLI only when this is set)
     TENKEN_SLACK_BASE_URL     Slack Web API base URL (proxies, the tests' stand-in)
     TENKEN_REVIEW_POLL_SECONDS how often a paused review checks for the reviewers' answer (default 10)
+    TENKEN_SUBMISSION_KEY     the key of the departments' submission tokens (tenken.identity; 16+ characters)
+    TENKEN_SUBMISSION_SECRET_BLOCK Prefect Secret block holding that key (flows look up
+                              "tenken-submission-key" by default; the CLI only when this is set); with
+                              neither, the key is <var>/keys/submission.key, made on first use (owner-only)
 
 The object is small and JSON-friendly, so flows pass it to tasks as a parameter.
 """
@@ -34,6 +38,9 @@ ENV_SLACK_SECRET_BLOCK = "TENKEN_SLACK_SECRET_BLOCK"
 ENV_SLACK_BASE_URL = "TENKEN_SLACK_BASE_URL"
 ENV_REVIEW_POLL = "TENKEN_REVIEW_POLL_SECONDS"
 DEFAULT_SECRET_BLOCK = "tenken-slack-bot-token"
+ENV_SUBMISSION_KEY = "TENKEN_SUBMISSION_KEY"
+ENV_SUBMISSION_SECRET_BLOCK = "TENKEN_SUBMISSION_SECRET_BLOCK"
+DEFAULT_SUBMISSION_BLOCK = "tenken-submission-key"
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 
 
@@ -47,23 +54,29 @@ class Settings(BaseModel):
     slack_secret_block: str | None = None
     slack_base_url: str = DEFAULT_SLACK_BASE_URL
     review_poll_seconds: int = 10
+    submission_key: SecretStr | None = None
+    submission_secret_block: str | None = None
 
     @classmethod
     def resolve(cls, *, var_dir: str | Path | None = None, database_url: str | None = None,
                 config_dir: str | Path | None = None, secret_block: str | None = None,
-                environ: Mapping[str, str] | None = None) -> Settings:
-        """Flags first, then the environment, then the defaults. `secret_block` is the Prefect Secret
-        block to consult when no token is in the environment (flows pass DEFAULT_SECRET_BLOCK)."""
+                submission_block: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Flags first, then the environment, then the defaults. `secret_block` and `submission_block` are
+        the Prefect Secret blocks to consult when the Slack token or the submission key is not in the
+        environment (flows pass DEFAULT_SECRET_BLOCK and DEFAULT_SUBMISSION_BLOCK)."""
         env = os.environ if environ is None else environ
         var = Path(var_dir or env.get(ENV_VAR_DIR) or Path.cwd() / "var").resolve()
         database_url = database_url or env.get(ENV_DATABASE_URL) or f"sqlite:///{(var / 'tenken.db').as_posix()}"
         config = Path(config_dir or env.get(ENV_CONFIG_DIR) or EXAMPLE_CONFIG).resolve()
         token = env.get(ENV_SLACK_TOKEN) or None
         block = env[ENV_SLACK_SECRET_BLOCK] if ENV_SLACK_SECRET_BLOCK in env else secret_block
+        key = env.get(ENV_SUBMISSION_KEY) or None
+        key_block = env[ENV_SUBMISSION_SECRET_BLOCK] if ENV_SUBMISSION_SECRET_BLOCK in env else submission_block
         return cls(var_dir=var, database_url=database_url, config_dir=config,
                    slack_token=SecretStr(token) if token else None, slack_secret_block=block or None,
                    slack_base_url=env.get(ENV_SLACK_BASE_URL) or DEFAULT_SLACK_BASE_URL,
-                   review_poll_seconds=int(env.get(ENV_REVIEW_POLL) or 10))
+                   review_poll_seconds=int(env.get(ENV_REVIEW_POLL) or 10),
+                   submission_key=SecretStr(key) if key else None, submission_secret_block=key_block or None)
 
     # ---------------------------------------------------------------- places
 
@@ -95,6 +108,43 @@ class Settings(BaseModel):
         if token is None and self.slack_secret_block:
             token = _token_from_secret_block(self.slack_secret_block)
         return notifier_for(token, self.slack_base_url, self.var_dir)
+
+
+    @property
+    def key_file(self) -> Path:
+        return self.var_dir / "keys" / "submission.key"
+
+    def signer(self, plan_name: str):
+        """The signer of this plan's submission tokens: the key from the environment, else the Secret
+        block, else the key file under the var folder (made on first use, readable by its owner only)."""
+        from tenken.identity import Signer
+
+        key = self.submission_key.get_secret_value() if self.submission_key else None
+        if key is None and self.submission_secret_block:
+            key = _token_from_secret_block(self.submission_secret_block)
+        return Signer(key.encode("utf-8") if key else _key_file(self.key_file), plan_name)
+
+
+def _key_file(path: Path) -> bytes:
+    """The key in `path`, made (32 random bytes, hex, mode 0600) if there is none; a racing maker's key wins."""
+    import secrets
+
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_hex(32).encode("ascii"))
+    try:
+        os.link(made, path)  # fails if another process made it first: theirs is the key
+    except FileExistsError:
+        pass
+    finally:
+        made.unlink()
+    return path.read_bytes().strip()
 
 
 def _token_from_secret_block(name: str) -> str | None:

@@ -19,6 +19,10 @@ def demo(
     deployed: Annotated[bool, typer.Option(
         "--deployed", help="Run through the deployments on the Prefect server at PREFECT_API_URL (see make demo).")]
     = False,
+    workspace: Annotated[str | None, typer.Option(
+        "--workspace", envvar="TENKEN_DEMO_WORKSPACE",
+        help="The Slack stand-in the departments post in (its root URL; scripts/stack.sh serves one on "
+             "127.0.0.1:4300 when no SLACK_BOT_TOKEN is set). Without Slack: a bridge to the inbox.")] = None,
 ) -> None:
     """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
 
@@ -30,9 +34,20 @@ def demo(
     var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(default.resolve()))).resolve()
     shutil.rmtree(var, ignore_errors=True)
     if deployed:
-        return _deployed_demo(approve, var)
+        return _deployed_demo(approve, var, workspace)
     os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
     from tenken_demo.in_process import published_path, run_demo
+
+    standin = None
+    if not os.environ.get("SLACK_BOT_TOKEN"):
+        from tenken.resources import EXAMPLE_CONFIG
+        from tenken_demo.slack_standin import workspace_for
+
+        standin = workspace_for(os.environ.get("TENKEN_CONFIG_DIR") or EXAMPLE_CONFIG).start()
+        os.environ.update(standin.env)
+        workspace = standin.root_url
+        typer.echo(f"Slack のトークンが未設定のため、Slack の代役（stand-in、{standin.base_url}）を作業場として使います。"
+                   "各所属は依頼のスレッドにファイルを返信して提出します。")
 
     def paused(flow_run) -> None:
         from prefect.settings import PREFECT_UI_URL
@@ -42,35 +57,63 @@ def demo(
         if not approve:
             typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。")
 
-    result = run_demo(approve, on_paused=paused)
-    typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
+    try:
+        result = run_demo(approve, on_paused=paused, workspace_url=workspace)
+    finally:
+        if standin is not None:
+            _write_transcript(var, standin.transcript())
+            standin.stop()
+    if standin is None and not workspace:
+        typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
     typer.echo(f"公表しました: {published_path(result)}")
     for kind, path in result["published"]["files"].items():
         typer.echo(f"  {kind}: {path}")
 
 
-def _deployed_demo(approve: bool, var: Path) -> None:
+def _write_transcript(var: Path, text: str) -> None:
+    path = var / "slack-standin.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    typer.echo(f"\nSlack の代役での会話（依頼・提出・受付・督促・確認依頼）: {path}")
+
+
+def _deployed_demo(approve: bool, var: Path, workspace: str | None) -> None:
     """The worker runs the flows; this process plays the calendar, the departments and the reviewer.
 
-    The worker must have been started with the same TENKEN_VAR_DIR (make demo does both), since
-    the departments' files are delivered to the inbox there.
+    The worker must have been started with the same TENKEN_VAR_DIR (make demo does both): the ledger
+    (where each department finds its request thread) and the submission key are there.
     """
     from tenken.config import load_cycle_settings
     from tenken.settings import Settings
     from tenken_demo.deployed import run_cycle_until_review, ui_address, wait_for_publication
     from tenken_demo.review_client import answer_review
 
-    paused = run_cycle_until_review(progress=typer.echo)
+    if workspace:
+        typer.echo(f"Slack の代役（stand-in、{workspace}）を作業場として使います。各所属は依頼のスレッドにファイルを返信して提出します。")
+    paused = run_cycle_until_review(progress=typer.echo, workspace_url=workspace)
     typer.echo(f"\n確認待ち: {ui_address(paused.id)}")
     if not approve:
+        if workspace:
+            _write_transcript(var, _remote_transcript(workspace))
         typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。承認すると公表されます。")
         return
     answer_review(paused.id, "approve", "デモ確認者", "デモのため承認します。")
     wait_for_publication(paused.id)
-    typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
+    if workspace:
+        _write_transcript(var, _remote_transcript(workspace))
+    else:
+        typer.echo(f"\n送信したメッセージ（Slack 未設定のため outbox）: {var / 'outbox' / 'outbox.txt'}")
     settings = Settings.resolve()
     typer.echo(f"公表しました: {load_cycle_settings(settings.config_dir).site_url}"
                f"（{settings.publish_target(load_cycle_settings(settings.config_dir).publish_target)}）")
+
+
+def _remote_transcript(workspace: str) -> str:
+    import json
+    from urllib.request import Request, urlopen
+
+    with urlopen(Request(f"{workspace.rstrip('/')}/_standin/transcript", data=b"{}"), timeout=30) as response:
+        return json.loads(response.read())["text"]
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled
 
-from tenken.services.collecting import deliver
 from tenken.settings import Settings
+from tenken_demo import departments
 from tenken_demo.scenario import COLLECTION_DAYS, FISCAL_YEAR, scenario
 
 OPEN = "open-cycle/yearly-open"
@@ -90,18 +90,21 @@ def start_review(config_dir: str | None = None) -> FlowRun:
     return wait_for_state(flow_run.id, {StateType.PAUSED})
 
 
-def run_cycle_until_review(config_dir: str | None = None,
-                           progress: Callable[[str], None] = lambda _: None) -> FlowRun:
-    """Open, collect on every demo day and compile: returns the review run paused for reviewers."""
+def run_cycle_until_review(config_dir: str | None = None, progress: Callable[[str], None] = lambda _: None,
+                           workspace_url: str | None = None) -> FlowRun:
+    """Open, collect on every demo day and compile: returns the review run paused for reviewers. With a
+    `workspace_url` (the stand-in the worker sends to), departments answer in their Slack threads."""
     cancel_waiting_reviews()
     settings = Settings.resolve(config_dir=config_dir)
     arrivals = scenario(settings)
     run_to_completion(OPEN, _parameters(config_dir))
     progress("開始: 各所属へ依頼ファイルを送付しました")
     for day in COLLECTION_DAYS:
-        delivered = deliver(settings, FISCAL_YEAR, arrivals.get(day.isoformat(), []))
+        sent = departments.submit(settings, FISCAL_YEAR, [tuple(a) for a in arrivals.get(day.isoformat(), [])],
+                                  workspace_url)
         run_to_completion(COLLECT, {**_parameters(config_dir), "today": day.isoformat()})
-        progress(f"{day.isoformat()}: 受付・督促（到着 {delivered} 件）")
+        where = "Slack のスレッドに返信" if workspace_url else "受信フォルダへ（送信者を記録）"
+        progress(f"{day.isoformat()}: 受付・督促（提出 {sent} 件、{where}）")
     return start_review(config_dir)
 
 

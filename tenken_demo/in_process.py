@@ -12,39 +12,44 @@ from prefect.cache_policies import NO_CACHE
 from flows.collect_and_remind import collect_and_remind
 from flows.compile_and_review import compile_and_review
 from flows.open_cycle import open_cycle
-from tenken.services.collecting import deliver
 from tenken.settings import Settings
+from tenken_demo import departments
 from tenken_demo.review_client import answer_review, wait_for_paused_review
 from tenken_demo.scenario import COLLECTION_DAYS, FISCAL_YEAR, scenario
 
 
 @task(cache_policy=NO_CACHE)
-def deliver_files(settings: Settings, fiscal_year: int, paths: list[str]) -> int:
-    """Put files in the cycle's inbox, as departments (or a mail/chat bridge) do."""
-    return deliver(settings, fiscal_year, paths)
+def departments_submit(settings: Settings, fiscal_year: int, arrivals: list[list[str]],
+                       workspace_url: str | None) -> int:
+    """The day's submissions: each department replies in its request thread (or, without Slack, its
+    file reaches the inbox through a bridge that records the sender)."""
+    return departments.submit(settings, fiscal_year, [tuple(a) for a in arrivals], workspace_url)
 
 
 @flow(name="annual-inspection", log_prints=True)
-def annual_inspection(fiscal_year: int, collection_days: list[date], arrivals: dict[str, list[str]] | None = None,
-                      config_dir: str | None = None) -> dict:
+def annual_inspection(fiscal_year: int, collection_days: list[date],
+                      arrivals: dict[str, list[list[str]]] | None = None, config_dir: str | None = None,
+                      workspace_url: str | None = None) -> dict:
     """The whole cycle in order: open, collect on each given day, review and publish.
 
-    `arrivals` maps an ISO date to files that reach the inbox that day (before that day's collection),
-    standing in for the departments' submissions.
+    `arrivals` maps an ISO date to [department, file] sent that day (before that day's collection),
+    standing in for the departments; `workspace_url` is the Slack stand-in they post in.
     """
     settings = Settings.resolve(config_dir=config_dir)
     open_cycle(fiscal_year, config_dir)
     collected = []
     for day in collection_days:
         if arrivals and arrivals.get(day.isoformat()):
-            deliver_files(settings, fiscal_year, arrivals[day.isoformat()])
+            departments_submit(settings, fiscal_year, arrivals[day.isoformat()], workspace_url)
         collected.append(collect_and_remind(fiscal_year, day, config_dir))
     review = compile_and_review(fiscal_year, config_dir)
     return {"collected": collected, "review": review, "published": review["published"]}
 
 
-def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, config_dir: str | None = None) -> dict:
-    """Run the whole cycle; with `approve`, a demo reviewer approves through the Prefect API."""
+def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, config_dir: str | None = None,
+             workspace_url: str | None = None) -> dict:
+    """Run the whole cycle; with `approve`, a demo reviewer approves through the Prefect API. With a
+    `workspace_url` (the Slack stand-in tenken sends to), departments answer in their Slack threads."""
     arrivals = scenario(Settings.resolve(config_dir=config_dir))
 
     def reviewer_thread() -> None:
@@ -56,7 +61,7 @@ def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, c
 
     watcher = threading.Thread(target=reviewer_thread, daemon=True)
     watcher.start()
-    result = annual_inspection(FISCAL_YEAR, COLLECTION_DAYS, arrivals, config_dir)
+    result = annual_inspection(FISCAL_YEAR, COLLECTION_DAYS, arrivals, config_dir, workspace_url)
     watcher.join(timeout=5)
     return result
 

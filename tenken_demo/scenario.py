@@ -27,22 +27,25 @@ COLLECTION_DAYS = [date(2021, 5, 20), date(2021, 5, 21), date(2021, 5, 24), date
                    date(2021, 6, 3), date(2021, 6, 4), date(2021, 6, 6), date(2021, 6, 7)]
 
 
-def scenario(settings: Settings, fiscal_year: int = FISCAL_YEAR) -> dict[str, list[str]]:
-    """Write each department's filled workbook (and one bad first try); return the arrivals by day."""
+def scenario(settings: Settings, fiscal_year: int = FISCAL_YEAR) -> dict[str, list[list[str]]]:
+    """Write each department's filled workbook (and one bad first try), each with its department's
+    submission token as tenken's request carries it; return the arrivals by day: [department, path]."""
     plan, results = load_plan(settings.config_dir), load_results(settings.config_dir, fiscal_year)
     deadline = load_cycle_settings(settings.config_dir).deadline_for(fiscal_year)
     folder = settings.cycle_dir(fiscal_year) / "demo-submissions"
-    arrivals: dict[str, list[str]] = {}
-    written = write_request_files(plan, fiscal_year, folder, deadline, filled=results)
+    arrivals: dict[str, list[list[str]]] = {}
+    signer = settings.signer(plan.name)
+    written = write_request_files(plan, fiscal_year, folder, deadline, filled=results, signer=signer)
     for department, path in written.items():
         day = LATE.get(department, CORRECTED[2] if department == CORRECTED[0] else ON_TIME)
-        arrivals.setdefault(day.isoformat(), []).append(str(path))
+        arrivals.setdefault(day.isoformat(), []).append([department, str(path)])
     bad_department, bad_day, _ = CORRECTED
     filled = department_results(plan, results, bad_department)
     first = next(iter(filled))
     filled[first] = filled[first].model_copy(update={"actual": tuple(a.replace("回", "件") for a in filled[first].actual)})
     bad = folder / "first-try" / request_file_name(fiscal_year, bad_department)
     bad.parent.mkdir(exist_ok=True)
-    bad.write_bytes(request_workbook(plan, fiscal_year, bad_department, deadline, filled))
-    arrivals.setdefault(bad_day.isoformat(), []).append(str(bad))
+    bad.write_bytes(request_workbook(plan, fiscal_year, bad_department, deadline, filled,
+                                     signer.token(fiscal_year, bad_department)))
+    arrivals.setdefault(bad_day.isoformat(), []).append([bad_department, str(bad)])
     return arrivals

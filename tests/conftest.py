@@ -9,6 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TENKEN = Path(sys.executable).with_name("tenken")
 
 
+# The key of the departments' submission tokens in every test (as TENKEN_SUBMISSION_KEY); a test of the
+# key file's own making removes it from its environment.
+TEST_SUBMISSION_KEY = "tenken-test-submission-key-0123456789"
 SEED = ROOT / "tests" / "fixtures" / "seed" / "kanagawa-ict-data-plan-fy2020-inspection-report.txt"
 
 
@@ -22,8 +25,19 @@ def var_outside_the_checkout(tmp_path_factory):
     """No test writes into the checkout's var/: commands run without --var use a session folder."""
     patch = pytest.MonkeyPatch()
     patch.setenv("TENKEN_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+    patch.setenv("TENKEN_SUBMISSION_KEY", TEST_SUBMISSION_KEY)
     yield
     patch.undo()
+
+
+def test_signer(plan_name: str):
+    """The signer every test's settings use (the key in TENKEN_SUBMISSION_KEY)."""
+    from tenken.identity import Signer
+
+    return Signer(TEST_SUBMISSION_KEY.encode("utf-8"), plan_name)
+
+
+test_signer.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tenken.services import Cycle, collecting
+from tenken.settings import Settings
 from tests.conftest import ROOT, run_cli
 
 YEAR = "2020"
@@ -25,7 +27,8 @@ def example_files() -> set[str]:
 def places(tmp_path, monkeypatch):
     var, elsewhere = tmp_path / "x", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    for name in ("SLACK_BOT_TOKEN", "TENKEN_DATABASE_URL", "TENKEN_CONFIG_DIR", "TENKEN_SLACK_SECRET_BLOCK"):
+    for name in ("SLACK_BOT_TOKEN", "TENKEN_DATABASE_URL", "TENKEN_CONFIG_DIR", "TENKEN_SLACK_SECRET_BLOCK",
+                 "TENKEN_SUBMISSION_KEY"):
         monkeypatch.delenv(name, raising=False)
     before, files = untouched_places(), example_files()
     yield var, elsewhere
@@ -44,13 +47,18 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
     var, elsewhere = places
     tenken(var, elsewhere, "open", "--year", YEAR)
     tenken(var, elsewhere, "example-workbooks", "--year", YEAR, "--out", str(var / "filled"))
-    inbox = var / "cycles" / YEAR / "inbox"
-    for path in (var / "filled").iterdir():
-        shutil.copy(path, inbox / path.name)
+    key = var / "keys" / "submission.key"
+    assert key.stat().st_mode & 0o777 == 0o600, "the submission key made on first use is the owner's only"
+    with Cycle.opened(Settings.resolve(var_dir=var), int(YEAR), sending=False) as cycle:
+        for path in (var / "filled").iterdir():  # a bridge delivers each with its sender recorded
+            collecting.deliver(cycle, [path], path.stem.removeprefix(f"tenken-{YEAR}-"), "test-bridge")
+    # A blank request, put in the inbox by hand with no sender recorded: refused, never attributed.
+    shutil.copy(var / "cycles" / YEAR / "requests" / "tenken-2020-tourism.xlsx",
+                var / "cycles" / YEAR / "inbox" / "no-sender.xlsx")
     collected = tenken(var, elsewhere, "collect", "--year", YEAR)
-    assert "34件中 受付 34件" in collected
+    assert "35件中 受付 34件、差戻し 1件" in collected
     (var / "not-a-workbook.xlsx").write_bytes(b"not a workbook")
-    tenken(var, elsewhere, "intake", "--year", YEAR, str(var / "not-a-workbook.xlsx"), expect=1)
+    tenken(var, elsewhere, "intake", "--year", YEAR, str(var / "not-a-workbook.xlsx"), "--from", "tourism", expect=1)
     tenken(var, elsewhere, "remind", "--year", YEAR, "--today", "2021-05-31")
     tenken(var, elsewhere, "status", "--year", YEAR)
     tenken(var, elsewhere, "summary", "--year", YEAR)
@@ -63,7 +71,7 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
     assert f"公表しました: {var / 'site' / YEAR}" in published
     written = {p.name for p in var.iterdir()} - {"tenken.db-wal", "tenken.db-shm"}  # SQLite's own, while open
     assert written == {"tenken.db", "outbox", "cycles", "answers", "site", "filled", "not-a-workbook.xlsx", "report",
-                       "requests"}
+                       "requests", "keys"}
     cycle = var / "cycles" / YEAR
     assert {p.name for p in cycle.iterdir()} >= {"requests", "inbox", "received", "review", "final"}
     assert (cycle / "review" / "round-1" / f"report-{YEAR}-draft.pdf").is_file()

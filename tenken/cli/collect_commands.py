@@ -109,7 +109,8 @@ def intake(
     year: YearOption,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     sender: Annotated[str | None, typer.Option(
-        "--from", help="Department key the files came from, when known: another department's form is refused.")] = None,
+        "--from", help="Department key the files came from (required): tenken never takes the sender from the file; "
+                       "another department's form, or one without this department's submission token, is refused.")] = None,
     answers: Annotated[Path | None, typer.Option(
         "--answers", help="Folder for the answers to refused files (default: answers/ in the var folder).",
         file_okay=False)] = None,
@@ -118,15 +119,19 @@ def intake(
     db: DbOption = None,
     var: VarOption = None,
 ) -> None:
-    """Validate and store returned forms (.xlsx or CSV). Exit 0 when every file was accepted, 1 otherwise."""
+    """Validate and store forms a department handed to the office (.xlsx or CSV), as that department (--from).
+    Exit 0 when every file was accepted, 1 otherwise, 2 for a usage error."""
     from tenken.core.errors import DomainError
     from tenken.intake import collect_paths
     from tenken.services import Cycle
     from tenken.services.collecting import intake_files
 
+    if sender is None:
+        raise DomainError("提出元の所属を --from で指定してください（例: --from tourism）。"
+                          "ファイルの中身から提出元を判断することはしません。所属ごとに分けて取り込んでください。")
     resolved = settings(config, db, var)
     with Cycle.opened(resolved, year, sending=False) as cycle:
-        if sender is not None and sender not in cycle.plan.departments_by_key:
+        if sender not in cycle.plan.departments_by_key:
             raise DomainError(f"所属コード「{sender}」は所属の一覧にありません。")
         files = collect_paths(paths)
         with progress(len(files), "受付") as bar:
@@ -204,16 +209,66 @@ def example_workbooks(
     deadline: DeadlineOption = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Write CSV forms instead of workbooks.")] = False,
     config: ConfigOption = None,
+    var: VarOption = None,
 ) -> None:
-    """The plan folder's example results as the departments' filled-in request workbooks (for demos and tests)."""
+    """The plan folder's example results as the departments' filled-in request workbooks (for demos and tests),
+    each with its department's submission token (the key of the var folder's settings)."""
     from tenken.config import load_plan
     from tenken.core.wareki import wareki_year
     from tenken.example import write_example_workbooks
     from tenken.workbook.layout import departments_on_form
 
-    resolved = settings(config)
-    count = len(departments_on_form(load_plan(resolved.config_dir), year))
+    resolved = settings(config, None, var)
+    plan = load_plan(resolved.config_dir)
+    count = len(departments_on_form(plan, year))
     with progress(count, "記入例") as bar:
         written = write_example_workbooks(year, out, resolved.config_dir, deadline.date() if deadline else None,
-                                          as_csv, on_file=lambda _: bar.update(1))
+                                          as_csv, on_file=lambda _: bar.update(1), signer=resolved.signer(plan.name))
     write_stdout(f"{wareki_year(year)}の記入例 {len(written)}件を {out} に書き出しました。")
+
+
+@app.command()
+@domain_errors
+def audit(
+    year: YearOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (every reason in one cell).")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+    var: VarOption = None,
+) -> None:
+    """Every file received for the cycle: when, for which department, through which channel and from whom
+    (as the channel recorded it, never as the file says), and what became of it, with every refusal's reasons."""
+    from tenken.core.wareki import wareki_year
+    from tenken.csvsafe import to_csv
+    from tenken.services import Cycle
+    from tenken.services.auditing import COLUMNS, OUTCOME_LABEL, audit_rows
+
+    with Cycle.opened(settings(config, db, var), year, sending=False) as cycle:
+        rows, plan = audit_rows(cycle.ledger, year), cycle.plan
+    if as_json:
+        write_stdout(json.dumps({"fiscal_year": year, "submissions": rows}, ensure_ascii=False, indent=2,
+                                default=lambda v: v.isoformat()))
+        return
+    if as_csv:
+        write_stdout(to_csv(COLUMNS, ([r["received_at"].isoformat() if c == "received_at" else
+                                       "\n".join(r[c]) if c == "reasons" else r[c] for c in COLUMNS] for r in rows)))
+        return
+    from tenken.files import printable
+
+    names = {d.key: d.name for d in plan.departments}
+    counts = {label: sum(r["outcome"] == key for r in rows) for key, label in OUTCOME_LABEL.items()}
+    lines = [f"{wareki_year(year)} 提出の記録（{len(rows)}件: " + "、".join(f"{k} {v}件" for k, v in counts.items() if v) + "）",
+             "", f"{_pad('受付日時（日本時間）', 18)}{_pad('所属', 26)}{_pad('結果', 20)}{_pad('経路', 8)}{_pad('提出者', 22)}ファイル"]
+    for r in rows:
+        outcome = OUTCOME_LABEL[r["outcome"]] + (f" 第{r['version']}版" if r["version"] else "")
+        who = printable(f"{r['sender'] or '記録なし'}" + (f" @ {r['conversation']}" if r["conversation"] else ""))
+        lines.append(f"{_pad(_local(r['received_at']), 18)}{_pad(names.get(r['department'], r['department'] or '不明'), 26)}"
+                     f"{_pad(outcome, 20)}{_pad(r['channel'], 8)}{_pad(who[:40], 22)}{printable(r['file_name'])[:60]}")
+        if r["link"]:
+            lines.append(f"    {printable(r['link'])[:200]}")
+        for reason in r["reasons"][:5]:
+            lines.append(f"    - {printable(reason)[:200]}")
+        if len(r["reasons"]) > 5:
+            lines.append(f"    - ほか{len(r['reasons']) - 5}件（--json / --csv ですべて）")
+    write_stdout("\n".join(lines))

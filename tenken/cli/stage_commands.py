@@ -42,22 +42,26 @@ def open_(year: YearOption, config: ConfigOption = None, db: DbOption = None, va
 @app.command()
 @domain_errors
 def collect(year: YearOption, config: ConfigOption = None, db: DbOption = None, var: VarOption = None) -> None:
-    """Take in every file in the cycle's inbox, store it, answer its sender (receipt or problems, once)."""
+    """Take in every new file the departments posted in their Slack threads (with Slack) and every file
+    delivered to the cycle's inbox; store it, answer its sender in place (receipt or problems, once)."""
     from tenken.services import Cycle
-    from tenken.services.collecting import take_in
+    from tenken.services.collecting import collect as collect_stage
 
     with Cycle.opened(settings(config, db, var), year) as cycle:
         inbox = cycle.folder("inbox")
-        report = take_in(cycle)
+        report = collect_stage(cycle)
+    via = {"slack": "Slack", "inbox": "受信フォルダ"}
     for entry in report.accepted:
-        write_stdout(f"受付  {entry['department']} 第{entry['version']}版: {entry['file']}")
+        write_stdout(f"受付  {entry['department']} 第{entry['version']}版: {entry['file']}（{via[entry['via']]}）")
     for entry in report.rejected:
-        write_stdout(f"差戻し {entry['department'] or '所属不明'}: {entry['file']} — {len(entry['problems'])}件の問題")
+        write_stdout(f"差戻し {entry['department'] or '所属不明'}: {entry['file']}（{via[entry['via']]}）"
+                     f" — {len(entry['problems'])}件の問題")
     for entry in report.failed:
         write_stdout(f"未処理 {entry['file']}: {entry['error']}（受信フォルダに残し、次回もう一度処理します）")
     total = len(report.accepted) + len(report.rejected) + len(report.failed)
     failed = f"、未処理 {len(report.failed)}件" if report.failed else ""
-    write_stdout(f"{inbox}: {total}件中 受付 {len(report.accepted)}件、差戻し {len(report.rejected)}件{failed}")
+    where = f"Slack と {inbox}" if hasattr(cycle.notifier, "posted_files") else str(inbox)
+    write_stdout(f"{where}: {total}件中 受付 {len(report.accepted)}件、差戻し {len(report.rejected)}件{failed}")
     if report.failed:
         raise typer.Exit(1)
 

@@ -7,11 +7,14 @@ See docs/ledger.md for the schema and the migrations.
 from .engine import exists, sqlite_file
 from .repository import (
                          ACCEPTED,
+                         ANY_DEPARTMENT,
                          REJECTED,
+                         ArrivalRecord,
                          CycleRecord,
                          DepartmentStatus,
                          Ledger,
                          NewSubmission,
+                         Origin,
                          OutboundRecord,
                          PublicationRecord,
                          ReviewRecord,
@@ -19,6 +22,6 @@ from .repository import (
 )
 
 __all__ = [
-    "ACCEPTED", "REJECTED", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission",
+    "ACCEPTED", "ANY_DEPARTMENT", "REJECTED", "ArrivalRecord", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission", "Origin",
     "OutboundRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "exists", "sqlite_file",
 ]

@@ -84,11 +84,14 @@ class StoredFile(Base):
 
 class Submission(Base):
     """One file received for a cycle, accepted or rejected. Accepted ones are numbered versions per
-    department; the highest version is the one that counts, the earlier ones stay."""
+    department; the highest version is the one that counts, the earlier ones stay.
+
+    `department` is who the file counts for, which the channel establishes (the sender), never the file:
+    the same bytes from two departments are two submissions (one of them refused)."""
 
     __tablename__ = "submissions"
     __table_args__ = (
-        UniqueConstraint("cycle_id", "sha256"),
+        UniqueConstraint("cycle_id", "department", "sha256"),
         UniqueConstraint("cycle_id", "department", "version"),
     )
 
@@ -104,6 +107,36 @@ class Submission(Base):
     channel: Mapped[str] = mapped_column(String(50))  # inbox, cli, slack, …
     sender: Mapped[str | None] = mapped_column(String(200))  # who sent it, when the channel knows
     file_format: Mapped[str] = mapped_column(String(16))  # xlsx | csv | "" (unreadable)
+    sender_user: Mapped[str | None] = mapped_column(String(200))  # Slack user ID, e-mail, or who handed it over
+    sender_channel: Mapped[str | None] = mapped_column(String(200))  # Slack conversation ID, mailbox, inbox
+    message_ts: Mapped[str | None] = mapped_column(String(50))  # the Slack message the file came with
+    permalink: Mapped[str | None] = mapped_column(Text)
+
+
+class Arrival(Base):
+    """A file a channel delivered, claimed before it is taken in: a Slack file ID, or an inbox delivery
+    (by its SHA-256) with the sender whoever put it there recorded. Claimed once; 'taken' once its
+    submission is stored, so reruns, retries and a crash in between take it in exactly once."""
+
+    __tablename__ = "arrivals"
+    __table_args__ = (UniqueConstraint("cycle_id", "channel", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(50))  # slack | inbox
+    ref: Mapped[str] = mapped_column(String(200))  # Slack file ID; inbox: the file's SHA-256
+    department: Mapped[str | None] = mapped_column(String(100))  # as the channel says
+    sender_user: Mapped[str | None] = mapped_column(String(200))
+    sender_channel: Mapped[str | None] = mapped_column(String(200))
+    message_ts: Mapped[str | None] = mapped_column(String(50))
+    thread_ts: Mapped[str | None] = mapped_column(String(50))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(200))  # the collect stage, or who delivered it by hand
+    status: Mapped[str] = mapped_column(String(16))  # claimed | taken
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SubmittedResult(Base):

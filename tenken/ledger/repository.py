@@ -25,6 +25,7 @@ from tenken.core.results import MeasureResult
 
 from . import engine as _engine
 from .models import (
+    Arrival,
     Cycle,
     Notice,
     Publication,
@@ -57,6 +58,20 @@ class CycleRecord:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Who sent a file and where, as the channel says (never the file): a Slack user in a conversation,
+    a mailbox, or whoever handed it over at the office."""
+
+    user: str | None = None  # Slack user ID, e-mail address, or the office login that delivered it
+    channel: str | None = None  # Slack conversation ID, 'inbox', 'cli'
+    message_ts: str | None = None
+    permalink: str | None = None
+
+
+ANY_DEPARTMENT = object()  # find_submission: the same bytes from any department (forms read without a sender)
+
+
+@dataclass(frozen=True)
 class NewSubmission:
     """A received file and what intake made of it, to be stored in one go."""
 
@@ -73,6 +88,7 @@ class NewSubmission:
     results: tuple[MeasureResult, ...] = ()
     problems: tuple[CellProblem, ...] = ()
     sender: str | None = None
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +106,28 @@ class SubmissionRecord:
     sender: str | None
     file_format: str
     problems: tuple[CellProblem, ...] = ()
-    duplicate: bool = False  # the same bytes had already been recorded for this cycle
+    duplicate: bool = False  # the same bytes had already been recorded for this cycle (and sender)
+    origin: Origin = Origin()
 
     @property
     def accepted(self) -> bool:
         return self.status == ACCEPTED
+
+
+@dataclass(frozen=True)
+class ArrivalRecord:
+    channel: str
+    ref: str
+    department: str | None
+    file_name: str
+    recorded_by: str
+    status: str  # claimed | taken
+    origin: Origin
+    thread_ts: str | None
+    submission_id: int | None
+    claimed_at: datetime
+    taken_at: datetime | None
+    new: bool = False  # this call made the claim
 
 
 @dataclass(frozen=True)
@@ -140,7 +173,15 @@ def _submission_record(row: Submission, fiscal_year: int, problems=(), duplicate
         id=row.id, fiscal_year=fiscal_year, department=row.department, status=row.status, version=row.version,
         sha256=row.sha256, received_at=row.received_at, file_name=row.file_name, source=row.source,
         channel=row.channel, sender=row.sender, file_format=row.file_format, problems=tuple(problems),
-        duplicate=duplicate)
+        duplicate=duplicate, origin=Origin(row.sender_user, row.sender_channel, row.message_ts, row.permalink))
+
+
+def _arrival_record(row: Arrival, new: bool = False) -> ArrivalRecord:
+    return ArrivalRecord(channel=row.channel, ref=row.ref, department=row.department, file_name=row.file_name,
+                         recorded_by=row.recorded_by, status=row.status,
+                         origin=Origin(row.sender_user, row.sender_channel, row.message_ts, row.permalink),
+                         thread_ts=row.thread_ts, submission_id=row.submission_id, claimed_at=row.claimed_at,
+                         taken_at=row.taken_at, new=new)
 
 
 def _problem_record(row: ValidationProblem) -> CellProblem:
@@ -156,6 +197,10 @@ def _measure_result(row: SubmittedResult, department: str | None) -> MeasureResu
 def _outbound_record(row, department: str | None, stage: str | None) -> OutboundRecord:
     return OutboundRecord(department=department, stage=stage, status=row.status, recipient=row.recipient,
                           claimed_at=row.claimed_at, sent_at=row.sent_at, message_ref=row.message_ref)
+
+
+def _same_department(department: str | None):
+    return Submission.department.is_(None) if department is None else Submission.department == department
 
 
 class Ledger:
@@ -242,16 +287,19 @@ class Ledger:
 
     def store_submission(self, new: NewSubmission) -> SubmissionRecord:
         """Store a received file and its outcome, all or nothing. The same bytes already recorded for
-        the cycle are not stored again: the earlier record comes back with `duplicate` set."""
+        the cycle from the same department are not stored again: the earlier record comes back with
+        `duplicate` set."""
 
         def work(session: Session) -> SubmissionRecord:
             cycle = self._cycle_for_write(session, new.fiscal_year)
             earlier = session.scalars(select(Submission).where(
-                Submission.cycle_id == cycle.id, Submission.sha256 == new.sha256)).one_or_none()
+                Submission.cycle_id == cycle.id, Submission.sha256 == new.sha256,
+                _same_department(new.department)).order_by(Submission.id)).first()
             if earlier is not None:
                 return _submission_record(earlier, new.fiscal_year, self._problems(session, earlier.id), True)
             if session.get(StoredFile, new.sha256) is None:
                 session.add(StoredFile(sha256=new.sha256, size=new.size, content=new.content, stored_at=utcnow()))
+            origin = new.origin or Origin()
             version = None
             if new.accepted:
                 version = 1 + (session.scalar(select(func.max(Submission.version)).where(
@@ -260,7 +308,8 @@ class Ledger:
                 cycle_id=cycle.id, sha256=new.sha256, department=new.department,
                 status=ACCEPTED if new.accepted else REJECTED, version=version, received_at=utcnow(),
                 file_name=new.file_name, source=new.source, channel=new.channel, sender=new.sender,
-                file_format=new.file_format)
+                file_format=new.file_format, sender_user=origin.user, sender_channel=origin.channel,
+                message_ts=origin.message_ts, permalink=origin.permalink)
             session.add(row)
             session.flush()
             if new.accepted:
@@ -284,11 +333,14 @@ class Ledger:
                                .order_by(ValidationProblem.seq))
         return [_problem_record(r) for r in rows]
 
-    def find_submission(self, fiscal_year: int, sha256: str) -> SubmissionRecord | None:
-        """The record of these bytes in this cycle, if they were received before."""
+    def find_submission(self, fiscal_year: int, sha256: str, department=ANY_DEPARTMENT) -> SubmissionRecord | None:
+        """The record of these bytes in this cycle from this department (None: from no known department;
+        ANY_DEPARTMENT: from anyone), if they were received before."""
         with self._read() as session:
-            row = session.scalars(select(Submission).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, Submission.sha256 == sha256)).one_or_none()
+            query = select(Submission).join(Cycle).where(Cycle.fiscal_year == fiscal_year, Submission.sha256 == sha256)
+            if department is not ANY_DEPARTMENT:
+                query = query.where(_same_department(department))
+            row = session.scalars(query.order_by(Submission.id)).first()
             if row is None:
                 return None
             return _submission_record(row, fiscal_year, self._problems(session, row.id), duplicate=True)
@@ -307,6 +359,63 @@ class Ledger:
                         ValidationProblem.submission_id.in_(rejected)).order_by(ValidationProblem.seq)):
                     problems.setdefault(p.submission_id, []).append(_problem_record(p))
             return [_submission_record(r, fiscal_year, problems.get(r.id, ())) for r in rows]
+
+    # ---------------------------------------------------------------- arrivals
+
+    def claim_arrival(self, fiscal_year: int, channel: str, ref: str, *, file_name: str, recorded_by: str,
+                      department: str | None, origin: Origin | None = None,
+                      thread_ts: str | None = None) -> ArrivalRecord:
+        """Record a file a channel delivered (once per channel and ref); returns the record, `new` when
+        this call made it. An existing claim is returned unchanged, whatever this call says."""
+        origin = origin or Origin()
+
+        def work(session: Session) -> ArrivalRecord:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            row = session.scalars(select(Arrival).filter_by(cycle_id=cycle.id, channel=channel, ref=ref)).one_or_none()
+            if row is not None:
+                return _arrival_record(row)
+            row = Arrival(cycle_id=cycle.id, channel=channel, ref=ref, department=department,
+                          sender_user=origin.user, sender_channel=origin.channel, message_ts=origin.message_ts,
+                          thread_ts=thread_ts, permalink=origin.permalink, file_name=file_name[:500],
+                          recorded_by=recorded_by[:200], status="claimed", claimed_at=utcnow())
+            session.add(row)
+            session.flush()
+            return _arrival_record(row, new=True)
+
+        return self._retrying(work)
+
+    def arrival(self, fiscal_year: int, channel: str, ref: str) -> ArrivalRecord | None:
+        with self._read() as session:
+            row = session.scalars(select(Arrival).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel, Arrival.ref == ref)).one_or_none()
+            return None if row is None else _arrival_record(row)
+
+    def inbox_arrival(self, fiscal_year: int, channel: str, sha256: str) -> ArrivalRecord | None:
+        """The delivery a file with these bytes in a folder inbox stands for (deliveries are keyed
+        '<sha256>:<department>'): the oldest not yet taken in, else the last one taken in. Copies of the
+        same bytes delivered for two departments are told apart by order, since they cannot be by content."""
+        with self._read() as session:
+            rows = [_arrival_record(r) for r in session.scalars(select(Arrival).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel,
+                Arrival.ref.startswith(f"{sha256}:", autoescape=True)).order_by(Arrival.id))]
+        pending = [r for r in rows if r.status != "taken"]
+        if pending:
+            return pending[0]
+        return max(rows, key=lambda r: r.taken_at) if rows else None
+
+    def mark_arrival_taken(self, fiscal_year: int, channel: str, ref: str, submission_id: int) -> None:
+        with self._write() as session:
+            row = session.scalars(select(Arrival).join(Cycle).where(
+                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel, Arrival.ref == ref)).one()
+            if row.status != "taken":
+                row.status, row.submission_id, row.taken_at = "taken", submission_id, utcnow()
+
+    def arrivals(self, fiscal_year: int, channel: str | None = None) -> list[ArrivalRecord]:
+        with self._read() as session:
+            query = select(Arrival).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            if channel is not None:
+                query = query.where(Arrival.channel == channel)
+            return [_arrival_record(r) for r in session.scalars(query.order_by(Arrival.id))]
 
     def latest_versions(self, fiscal_year: int) -> dict[str, SubmissionRecord]:
         """Per department, the accepted version that counts (the highest)."""

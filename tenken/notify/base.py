@@ -72,10 +72,14 @@ class Notifier(Protocol):
     def check(self) -> str:
         """Say where messages go (and, for Slack, verify the token); raise NotificationError if unusable."""
 
-    def post(self, target: str, text: str, *, key: str, kind: str = "message") -> Receipt: ...
+    def post(self, target: str, text: str, *, key: str, kind: str = "message",
+             thread_ts: str | None = None) -> Receipt: ...
 
-    def find(self, target: str, key: str) -> Receipt | None:
-        """A message already sent to target with this key (to resolve a send whose record was lost)."""
+    def find(self, target: str, key: str, *, thread_ts: str | None = None) -> Receipt | None:
+        """A message already sent to target (in a thread) with this key (to resolve a send whose record was lost)."""
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link a person can open to a message (None where the channel has none)."""
 
     def upload(
         self,
@@ -86,4 +90,5 @@ class Notifier(Protocol):
         title: str | None = None,
         initial_comment: str | None = None,
         kind: str = "file",
+        thread_ts: str | None = None,
     ) -> Receipt: ...

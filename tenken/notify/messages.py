@@ -81,6 +81,14 @@ def _link(url: str, label: str) -> _Mrkdwn:
     return _Mrkdwn(f"<{escape_mrkdwn(url).replace('|', '%7C')}|{escape_mrkdwn(label)}>")
 
 
+def _mention(user: str) -> _Mrkdwn:
+    """A Slack user ID as a mention (<@U…>); anything else (an e-mail, an office login) as plain text."""
+    user = str(user)
+    if re.match(r"^[UW][A-Z0-9]{2,}$", user):
+        return _Mrkdwn(f"<@{user}>")
+    return _Mrkdwn(escape_mrkdwn(user))
+
+
 def _quote(text: str) -> _Mrkdwn:
     lines = str(text).splitlines() or [""]
     return _Mrkdwn("\n".join(f"> {escape_mrkdwn(line)}" for line in lines))
@@ -133,13 +141,15 @@ KINDS: dict[str, Kind] = {
     "request": Kind(("plan", "fiscal_year", "department", "measure_count", "deadline", "filename"),
                     {"submit_to": None, "measure_label": MEASURE_LABEL}),
     "reminder": Kind(("plan", "fiscal_year", "department", "deadline", "stage"),
-                     {"today": None, "escalation": None},
+                     {"today": None, "escalation": None, "request_url": None, "submit_to": None},
                      derived=("phase", "days_left", "overdue_count", "days_overdue"), prepare=_reminder_stage),
     "rejection": Kind(("plan", "fiscal_year", "department", "filename", "problems"),
-                      {"deadline": None, "marked_copy": None, "measure_label": MEASURE_LABEL},
+                      {"deadline": None, "marked_copy": None, "measure_label": MEASURE_LABEL, "again": False},
                       derived=("more_problems",), prepare=_problem_lines),
     "accepted": Kind(("plan", "fiscal_year", "department", "filename", "received_at", "measure_count"),
-                     {"version": None, "measure_label": MEASURE_LABEL}),
+                     {"version": None, "measure_label": MEASURE_LABEL, "again": False}),
+    "sender_refused": Kind(("plan", "fiscal_year", "department", "filename", "sender", "reasons", "received_at"),
+                           {"link": None}),
     "review_request": Kind(("plan", "fiscal_year", "round", "draft_url", "run_url"),
                            {"missing_departments": (), "discrepancy_count": 0}),
     "changes_requested": Kind(("plan", "fiscal_year", "round", "reviewer", "comments"), {"run_url": None}),
@@ -158,7 +168,7 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(wareki_year=wareki_year, date_ja=_date_ja, datetime_ja=_datetime_ja, link=_link,
-                       quote=_quote)
+                       quote=_quote, mention=_mention)
     return env
 
 

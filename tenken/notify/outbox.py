@@ -29,8 +29,9 @@ class OutboxNotifier:
     def check(self) -> str:
         return f"outbox {self.directory}"
 
-    def post(self, target: str, text: str, *, key: str, kind: str = "message") -> Receipt:
-        return self._write(target, kind, key, text, attachment=None)
+    def post(self, target: str, text: str, *, key: str, kind: str = "message",
+             thread_ts: str | None = None) -> Receipt:
+        return self._write(target, kind, key, text, attachment=None, thread_ts=thread_ts)
 
     def upload(
         self,
@@ -41,13 +42,19 @@ class OutboxNotifier:
         title: str | None = None,
         initial_comment: str | None = None,
         kind: str = "file",
+        thread_ts: str | None = None,
     ) -> Receipt:
         path = Path(path).resolve()
         if not path.is_file():
             raise NotificationError(f"添付ファイルがありません: {path}", target=target)
-        return self._write(target, kind, key, initial_comment or "", attachment=path, title=title or path.name)
+        return self._write(target, kind, key, initial_comment or "", attachment=path, title=title or path.name,
+                           thread_ts=thread_ts)
 
-    def find(self, target: str, key: str) -> Receipt | None:
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The outbox has no links to messages."""
+        return None
+
+    def find(self, target: str, key: str, *, thread_ts: str | None = None) -> Receipt | None:
         """The record sent to `target` with this key, if the outbox has it."""
         for record in read_outbox(self.directory.parent):
             if record["key"] == key and record["target"] == target:
@@ -55,7 +62,7 @@ class OutboxNotifier:
         return None
 
     def _write(self, target: str, kind: str, key: str, text: str, *, attachment: Path | None,
-               title: str | None = None) -> Receipt:
+               title: str | None = None, thread_ts: str | None = None) -> Receipt:
         parse_target(target)
         now = datetime.now().astimezone()
         record = {
@@ -66,8 +73,10 @@ class OutboxNotifier:
             "text": text,
             "attachment": str(attachment) if attachment else None,
             "title": title,
+            "thread_ts": thread_ts,
         }
-        readable = [_RULE, f"{record['time']}  宛先 {target}  種類 {kind}  キー {key}"]
+        readable = [_RULE, f"{record['time']}  宛先 {target}  種類 {kind}  キー {key}"
+                           + (f"  スレッド {thread_ts}" if thread_ts else "")]
         if attachment:
             readable.append(f"添付: {title} ({attachment})")
         readable += ["", text, "", ""]

@@ -45,6 +45,8 @@ class Directory:
 
     departments: Mapping[str, Recipient] = field(default_factory=dict)
     escalations: Mapping[str, Recipient] = field(default_factory=dict)
+    # People who may submit for a department from a conversation several departments share (Slack user IDs).
+    submitters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def department(self, key: str) -> Recipient:
         return self.departments.get(key) or Recipient()

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.http_retry import RetryIntervalCalculator
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryIntervalCalculator, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -38,8 +40,27 @@ DEFAULT_BASE_URL = "https://slack.com/api/"
 METADATA_EVENT_TYPE = "tenken_notification"
 
 
+@dataclass(frozen=True)
+class PostedFile:
+    """A file a person posted in a conversation, as Slack lists it (nothing here is read from the file)."""
+
+    id: str
+    name: str
+    size: int
+    user: str  # who posted it (Slack user ID)
+    channel: str  # the conversation it was posted in
+    ts: str  # the message it came with
+    thread_ts: str | None  # the thread it was posted in (None: a top-level message)
+
+    @property
+    def thread(self) -> str:
+        """The thread an answer goes to: the one it was posted in, or the one its message starts."""
+        return self.thread_ts or self.ts
+
+
 class SlackNotifier:
-    """Posts messages and uploads files as the bot whose token it holds."""
+    """Posts messages and uploads files as the bot whose token it holds, and reads back what people
+    post (the departments' files in their channels and threads)."""
 
     def __init__(
         self,
@@ -71,16 +92,21 @@ class SlackNotifier:
         self._users_by_handle: dict[str, set[str]] | None = None
         self._users_by_email: dict[str, str] = {}
         self._direct_channels: dict[str, str] = {}
+        self._token = token
+        self._timeout = timeout
+        self._bot_user: str | None = None
 
     def check(self) -> str:
         auth = self._call("auth.test", None, self.client.auth_test)
         return f"Slack {auth.get('team', '')} as {auth.get('user', '')} ({self.client.base_url})"
 
-    def post(self, target: str, text: str, *, key: str, kind: str = "message") -> Receipt:
+    def post(self, target: str, text: str, *, key: str, kind: str = "message",
+             thread_ts: str | None = None) -> Receipt:
         channel = self.channel_for(target)
         response = self._call("chat.postMessage", target, lambda: self.client.chat_postMessage(
             channel=channel,
             text=text,
+            thread_ts=thread_ts,
             # The key travels with the message so that Slack itself shows what a message was sent for.
             metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": key, "kind": kind}},
             # Links point at drafts and the Prefect UI; previews of those would only be noise.
@@ -98,6 +124,7 @@ class SlackNotifier:
         title: str | None = None,
         initial_comment: str | None = None,
         kind: str = "file",
+        thread_ts: str | None = None,
     ) -> Receipt:
         path = Path(path)
         if not path.is_file():
@@ -109,18 +136,23 @@ class SlackNotifier:
             filename=path.name,
             title=title or path.name,
             initial_comment=initial_comment,
+            thread_ts=thread_ts,
         ))
         return Receipt(key=key, target=target, channel=channel, ts=None, file_id=response["file"]["id"])
 
-    def find(self, target: str, key: str, *, scan: int = 1000) -> Receipt | None:
-        """The message sent to `target` with this idempotency key, if Slack has it (recent history).
-
-        Used after a crash between sending and recording: the key travels in the message metadata.
-        """
+    def find(self, target: str, key: str, *, thread_ts: str | None = None, scan: int = 1000) -> Receipt | None:
+        """The message sent to `target` (in a thread, when given) with this idempotency key, if Slack
+        has it (recent history). Used after a crash between sending and recording: the key travels in
+        the message metadata."""
         channel = self.channel_for(target)
         seen = 0
-        for message in self._pages("conversations.history", "messages", target, self.client.conversations_history,
-                                   channel=channel, include_all_metadata=True, limit=200):
+        if thread_ts:
+            listing = self._pages("conversations.replies", "messages", target, self.client.conversations_replies,
+                                  channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        else:
+            listing = self._pages("conversations.history", "messages", target, self.client.conversations_history,
+                                  channel=channel, include_all_metadata=True, limit=200)
+        for message in listing:
             payload = ((message.get("metadata") or {}).get("event_payload") or {})
             if payload.get("key") == key:
                 return Receipt(key=key, target=target, channel=channel, ts=message.get("ts"))
@@ -128,6 +160,73 @@ class SlackNotifier:
             if seen >= scan:
                 return None
         return None
+
+    # ------------------------------------------------------------------ reading what people post
+
+    def bot_user_id(self) -> str:
+        if self._bot_user is None:
+            self._bot_user = self._call("auth.test", None, self.client.auth_test).get("user_id") or ""
+        return self._bot_user
+
+    def posted_files(self, channel: str, oldest: str | None = None) -> list[PostedFile]:
+        """Every file people (not the bot) posted in a conversation since `oldest` (a message ts), in
+        top-level messages and in the threads of top-level messages since then, oldest first."""
+        bot = self.bot_user_id()
+        found: list[PostedFile] = []
+        history = {"channel": channel, "limit": 200, **({"oldest": oldest, "inclusive": True} if oldest else {})}
+        for message in self._pages("conversations.history", "messages", channel, self.client.conversations_history,
+                                   **history):
+            found.extend(_files_of(message, channel, bot))
+            if message.get("reply_count"):
+                for reply in self._pages("conversations.replies", "messages", channel,
+                                         self.client.conversations_replies, channel=channel, ts=message["ts"],
+                                         limit=200):
+                    if reply.get("ts") != message["ts"]:
+                        found.extend(_files_of(reply, channel, bot))
+        return sorted(found, key=lambda f: (float(f.ts), f.id))
+
+    def file_info(self, file_id: str) -> dict:
+        """files.info's file object (name, size, url_private_download, …)."""
+        return self._call("files.info", file_id, lambda: self.client.files_info(file=file_id))["file"]
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """A private file's bytes (at most `max_bytes` of them), with the bot token; 429 and 5xx are
+        retried by the same slack-sdk handlers as every API call."""
+        request = Request(url, headers={"Authorization": f"Bearer {self._token}"})
+        described = HttpRequest(method="GET", url=url, headers={})
+        state = RetryState()
+        while True:
+            response = error = None
+            try:
+                with urlopen(request, timeout=self._timeout) as answer:
+                    kind = answer.headers.get("Content-Type", "")
+                    data = answer.read(max_bytes)
+                if kind.startswith("text/html") and b"<html" in data[:2000].lower():
+                    # Slack answers an unauthorised download with its sign-in page, not an error.
+                    raise NotificationError(
+                        "Slack からファイルを取得できませんでした（サインイン画面が返りました）。"
+                        "ボットのトークンと files:read 権限を確認してください。", target=url, api_method="download")
+                return data
+            except HTTPError as exc:
+                error = exc
+                response = HttpResponse(status_code=exc.code, headers=dict(exc.headers.items()))
+            except (URLError, OSError) as exc:
+                error = exc
+            state.next_attempt_requested = False
+            for handler in self.client.retry_handlers:
+                if handler.can_retry(state=state, request=described, response=response, error=error):
+                    handler.prepare_for_next_attempt(state=state, request=described, response=response, error=error)
+                    break
+            if not state.next_attempt_requested:
+                status = f"HTTP {response.status_code}" if response is not None else repr(error)
+                raise NotificationError(f"Slack からファイルを取得できませんでした（{status}、再試行の後）: {url}",
+                                        target=url, api_method="download") from error
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The link a person clicks to open a message (its thread) in Slack."""
+        response = self._call("chat.getPermalink", channel, lambda: self.client.chat_getPermalink(
+            channel=channel, message_ts=ts))
+        return response.get("permalink")
 
     def channel_for(self, target: str) -> str:
         """The conversation ID a target posts into (a user's target is the bot's DM with them)."""
@@ -235,3 +334,15 @@ class SlackNotifier:
         else:
             why = f"接続できませんでした（接続エラーの再試行は最大 {self._retries['connection']} 回）: {exc!r}"
         return NotificationError(f"{where} に失敗しました。{why}", target=target, api_method=api_method)
+
+
+def _files_of(message: dict, channel: str, bot: str) -> list[PostedFile]:
+    """The files of one message, unless the bot (or an integration) posted it."""
+    user = message.get("user")
+    if not user or user == bot or message.get("bot_id") or message.get("subtype") == "bot_message":
+        return []
+    thread = message.get("thread_ts")
+    return [PostedFile(id=f["id"], name=str(f.get("name") or f.get("title") or f["id"]), size=int(f.get("size") or 0),
+                       user=user, channel=channel, ts=message["ts"],
+                       thread_ts=thread if thread and thread != message["ts"] else None)
+            for f in message.get("files") or [] if f.get("id") and f.get("mode") != "tombstone"]

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import logging
+import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenken.core.errors import DomainError
 from tenken.files import printable, shown_name, stored_name
+from tenken.identity import NOT_REGISTERED
 from tenken.intake import Intake, IntakeOutcome, collect_paths
-from tenken.notify import render
+from tenken.ledger import ArrivalRecord, Origin
+from tenken.notify import NotificationError, render
 from tenken.services.cycle import Cycle
 from tenken.services.dispatch import Outgoing
-from tenken.settings import Settings
 from tenken.workbook.reader import DEFAULT_READER
 
 log = logging.getLogger(__name__)
+SLACK = "slack"
+INBOX = "inbox"
 
 
 @dataclass
@@ -27,34 +35,54 @@ class IntakeReport:
 
 
 def intake_for(cycle: Cycle, answers_dir: Path, channel: str, reader: str = DEFAULT_READER) -> Intake:
-    """The one way intake is wired: the cycle's plan and ledger, the office's adjustments."""
+    """The one way intake is wired: the cycle's plan and ledger, the office's adjustments, and the
+    cycle's signer, so every file counts only for the sender its channel names and only with that
+    department's submission token."""
     return Intake(cycle.plan, cycle.fiscal_year, cycle.ledger, answers_dir=answers_dir, channel=channel,
-                  reader=reader, adjustments=cycle.adjustments)
+                  reader=reader, adjustments=cycle.adjustments, signer=cycle.signer)
 
 
-def intake_files(cycle: Cycle, paths: Iterable[Path], answers_dir: Path, sender: str | None = None,
-                 reader: str = DEFAULT_READER,
-                 on_file: Callable[[IntakeOutcome], None] | None = None) -> list[IntakeOutcome]:
-    """Files handed over by the office (`tenken intake`): stored and answered in answers_dir, not sent."""
-    return intake_for(cycle, answers_dir, "cli", reader).run(paths, sender=sender, on_file=on_file)
+def intake_files(cycle: Cycle, paths: Iterable[Path], answers_dir: Path, sender: str | None,
+                 reader: str = DEFAULT_READER, on_file: Callable[[IntakeOutcome], None] | None = None,
+                 handed_over_by: str | None = None) -> list[IntakeOutcome]:
+    """Files the office hands over for a department (`tenken intake --from`): stored and answered in
+    answers_dir, not sent. Without a sender every file is refused (nothing is inferred from the file)."""
+    origin = Origin(user=handed_over_by or _who(), channel="cli")
+    return intake_for(cycle, answers_dir, "cli", reader).run(paths, sender=sender, on_file=on_file, origin=origin)
 
 
-def take_in(cycle: Cycle) -> IntakeReport:
+def collect(cycle: Cycle) -> IntakeReport:
+    """The collect stage: every new file in the departments' Slack conversations (when Slack is the
+    channel), then whatever was delivered to the inbox."""
+    report = IntakeReport()
+    collect_slack(cycle, report)
+    take_in(cycle, report)
+    return report
+
+
+def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     """Take in every entry of the inbox, move it to received/, and answer its sender (once).
 
-    Each file on its own: whatever one file does (or whatever fails while taking it in), the others
-    are taken in and answered; a file that could not be taken in stays in the inbox, is reported in
-    `failed` and is tried again by the next run.
+    A file counts for the department whoever delivered it recorded (`deliver`, a mail bridge); one
+    that arrived with no record is refused, never attributed from its contents. Each file on its
+    own: whatever one file does (or whatever fails while taking it in), the others are taken in and
+    answered; a file that could not be taken in stays in the inbox, is reported in `failed` and is
+    tried again by the next run.
     """
     inbox, received = cycle.folder("inbox"), cycle.folder("received")
-    report = IntakeReport()
+    report = report if report is not None else IntakeReport()
     entries = collect_paths([inbox])
     if not entries:
         return report
-    intake = intake_for(cycle, cycle.folder("answers"), "inbox")
+    intake = intake_for(cycle, cycle.folder("answers"), INBOX)
     for path in entries:
         try:
-            outcome = intake.submit_file(path)
+            delivered = _delivery(cycle, path)
+            sender = delivered.department if delivered else None
+            origin = delivered.origin if delivered else Origin(channel=INBOX)
+            outcome = intake.submit_file(path, sender=sender, origin=origin)
+            if delivered is not None:
+                cycle.ledger.mark_arrival_taken(cycle.fiscal_year, INBOX, delivered.ref, outcome.record.id)
             # Answered before it leaves the inbox: if the answer cannot go out now, the next run finds
             # the file again, recognises it (same bytes) and answers it then; nothing is sent twice.
             _answer(cycle, outcome)
@@ -63,42 +91,204 @@ def take_in(cycle: Cycle) -> IntakeReport:
             log.exception("taking in %r failed; it stays in the inbox for the next run", path.name)
             report.failed.append({"file": shown_name(path.name), "error": printable(str(exc))[:500]})
             continue
-        record = outcome.record
-        entry = {"file": outcome.shown, "department": record.department, "version": record.version,
-                 "problems": [p.message for p in record.problems]}
-        (report.accepted if outcome.accepted else report.rejected).append(entry)
+        _report(report, outcome)
     return report
 
 
-def _answer(cycle: Cycle, outcome: IntakeOutcome) -> None:
-    """A receipt or the problems, to the department the file counts for (once per file)."""
+def _report(report: IntakeReport, outcome: IntakeOutcome, via: str = INBOX) -> None:
+    record = outcome.record
+    entry = {"file": outcome.shown, "department": record.department, "version": record.version, "via": via,
+             "problems": [p.message for p in record.problems]}
+    (report.accepted if outcome.accepted else report.rejected).append(entry)
+
+
+def _delivery(cycle: Cycle, path: Path) -> ArrivalRecord | None:
+    """The delivery record of an inbox file (by its bytes), if whoever put it there made one."""
+    digest = _regular_file_sha256(path)
+    return cycle.ledger.inbox_arrival(cycle.fiscal_year, INBOX, digest) if digest else None
+
+
+def _regular_file_sha256(path: Path) -> str | None:
+    """SHA-256 of a regular file, read without following links or blocking on pipes (None otherwise)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        digest = hashlib.sha256()
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _who() -> str:
+    try:
+        return f"office:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "office"
+
+
+# ---------------------------------------------------------------------------------- Slack
+
+
+def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
+    """Take in every file people posted in the departments' request conversations since each request
+    (top-level messages and every thread), once per Slack file, and answer in the file's thread.
+
+    Identity comes from the conversation: a file counts for the department whose request went to that
+    conversation (a conversation several departments share: for the one that lists the poster among
+    its `submitters`). The file must also carry that department's submission token.
+    """
+    report = report if report is not None else IntakeReport()
+    slack = cycle.notifier
+    if not hasattr(slack, "posted_files"):
+        return report  # no Slack: departments' files come through the inbox
+    conversations = _request_conversations(cycle, slack)
+    if not conversations:
+        return report
+    intake = intake_for(cycle, cycle.folder("answers"), SLACK)
+    for channel, asked in conversations.items():
+        try:
+            posted = slack.posted_files(channel, min(ts for _, ts in asked))
+        except NotificationError as exc:
+            log.error("listing Slack conversation %s failed: %s", channel, exc)
+            report.failed.append({"file": f"Slack {channel}", "error": printable(str(exc))[:500]})
+            continue
+        for posted_file in posted:
+            try:
+                outcome = _take_slack_file(cycle, slack, intake, posted_file, [d for d, _ in asked])
+            except Exception as exc:  # noqa: BLE001 — one file must never stop the others
+                log.exception("taking in Slack file %s failed; the next run tries again", posted_file.id)
+                report.failed.append({"file": shown_name(posted_file.name), "error": printable(str(exc))[:500]})
+                continue
+            if outcome is not None:
+                _report(report, outcome, SLACK)
+    return report
+
+
+def _request_conversations(cycle: Cycle, slack) -> dict[str, list[tuple[str, str]]]:
+    """Conversation ID -> [(department, ts of its request)] for every request sent."""
+    conversations: dict[str, list[tuple[str, str]]] = {}
+    for record in cycle.ledger.requests(cycle.fiscal_year):
+        if record.status != "sent" or record.department is None:
+            continue
+        channel, _, ts = (record.message_ref or "").partition("/")
+        if not ts:  # sent as an upload only (before requests started threads): since the claim
+            channel, ts = slack.channel_for(record.recipient), f"{record.claimed_at.timestamp():.6f}"
+        conversations.setdefault(channel, []).append((record.department, ts))
+    return conversations
+
+
+def _department_of(cycle: Cycle, posted_file, asked: list[str]) -> str | None:
+    """Who a file posted in a conversation counts for, by the conversation and the poster, never by
+    anything in the file: the department the conversation is for, unless it registered its submitters
+    and the poster is not one; in a conversation departments share, the one that registered the poster."""
+    registered = cycle.directory.submitters
+    if len(asked) == 1:
+        only = asked[0]
+        return only if not registered.get(only) or posted_file.user in registered[only] else None
+    mine = [d for d in asked if posted_file.user in registered.get(d, ())]
+    return mine[0] if len(mine) == 1 else None
+
+
+def _take_slack_file(cycle: Cycle, slack, intake: Intake, posted_file, asked: list[str]) -> IntakeOutcome | None:
+    """Claim, download, take in, record and answer one posted file; None when it was taken in before."""
+    year, ledger = cycle.fiscal_year, cycle.ledger
+    arrival = ledger.claim_arrival(
+        year, SLACK, posted_file.id, file_name=printable(posted_file.name)[:500], recorded_by="collect",
+        department=_department_of(cycle, posted_file, asked),
+        origin=Origin(posted_file.user, posted_file.channel, posted_file.ts), thread_ts=posted_file.thread)
+    if arrival.status == "taken":
+        return None
+    # A claim without "taken" is a run that stopped before recording: take it in again; the ledger
+    # knows the bytes (per sender), so a second version is never made.
+    info = slack.file_info(posted_file.id)
+    limit = intake.limits.max_file_bytes
+    url = info.get("url_private_download") or info.get("url_private")
+    data = slack.download(url, limit + 1) if url else b""
+    permalink = slack.permalink(posted_file.channel, posted_file.ts)
+    origin = Origin(posted_file.user, posted_file.channel, posted_file.ts, permalink)
+    outcome = intake.submit_bytes(data, str(info.get("name") or posted_file.name), permalink or url or posted_file.id,
+                                  sender=arrival.department, origin=origin, size=int(info.get("size") or len(data)),
+                                  no_sender=NOT_REGISTERED)
+    ledger.mark_arrival_taken(year, SLACK, posted_file.id, outcome.record.id)
+    _answer(cycle, outcome, reply_to=(posted_file.channel, posted_file.thread), ref=posted_file.id)
+    if outcome.identity_refused:
+        _tell_office(cycle, outcome, posted_file.id, posted_file.user, permalink)
+    return outcome
+
+
+def _tell_office(cycle: Cycle, outcome: IntakeOutcome, ref: str, sender: str, link: str | None) -> None:
+    office = cycle.config.office_recipient
+    if office is None or office.address is None:
+        log.warning("a file was refused for who sent it, and cycle.yaml names no office channel to tell")
+        return
+    plan, record = cycle.plan, outcome.record
+    department = plan.departments_by_key.get(record.department or "")
+    text = render("sender_refused", plan=plan.name, fiscal_year=cycle.fiscal_year,
+                  department=department.name if department else None, filename=outcome.shown, sender=sender,
+                  reasons=[p.message for p in record.problems], link=link, received_at=record.received_at)
+    cycle.dispatcher.notice("sender-refused", ref, [
+        Outgoing(office.address, text, f"{cycle.fiscal_year}/sender-refused/{ref}", "sender_refused")])
+
+
+def _answer(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | None = None,
+            ref: str | None = None) -> None:
+    """A receipt or the problems (once per file): in the thread the file was posted in, or else to the
+    department the file counts for."""
     plan, year, record = cycle.plan, cycle.fiscal_year, outcome.record
     department = plan.departments_by_key.get(record.department or "")
-    address = cycle.directory.department(department.key).address if department else None
+    if reply_to is not None:
+        address, thread = reply_to
+    else:
+        address, thread = (cycle.directory.department(department.key).address if department else None), None
     if address is None:
         return  # unidentified sender: the letter waits in answers/ for the office
+    ref = ref or record.sha256
+    name = department.name if department else None
     if outcome.accepted:
-        text = render("accepted", plan=plan.name, fiscal_year=year, department=department.name,
+        text = render("accepted", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, received_at=record.received_at,
                       measure_count=len(plan.measures_of(department.key)), version=record.version,
-                      measure_label=plan.measure_label)
-        cycle.dispatcher.notice("accepted", record.sha256, [
-            Outgoing(address, text, f"{year}/accepted/{record.sha256}", "accepted")])
+                      measure_label=plan.measure_label, again=record.duplicate)
+        cycle.dispatcher.notice("accepted", ref, [
+            Outgoing(address, text, f"{year}/accepted/{ref}", "accepted", thread_ts=thread)])
     else:
-        text = render("rejection", plan=plan.name, fiscal_year=year, department=department.name,
+        text = render("rejection", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, problems=list(record.problems), deadline=cycle.deadline,
                       marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
-                      measure_label=plan.measure_label)
-        cycle.dispatcher.notice("rejection", record.sha256, [Outgoing(
-            address, text, f"{year}/rejection/{record.sha256}", "rejection", outcome.marked_copy, title="確認結果")])
+                      measure_label=plan.measure_label, again=record.duplicate)
+        cycle.dispatcher.notice("rejection", ref, [Outgoing(
+            address, text, f"{year}/rejection/{ref}", "rejection", outcome.marked_copy, title="確認結果",
+            thread_ts=thread)])
 
 
-def deliver(settings: Settings, fiscal_year: int, paths: Iterable[str | Path]) -> int:
-    """Copy files into a cycle's inbox, as a department (or a mail/chat bridge) would drop them."""
-    inbox = settings.cycle_dir(fiscal_year) / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
+def record_delivery(cycle: Cycle, path: Path, department: str, delivered_by: str,
+                    origin: Origin | None = None) -> bool:
+    """Record who sent a file that is (or is about to be) in the inbox: what the collect stage trusts,
+    never the file. False for what is not a regular file (nothing to record: it is refused unread)."""
+    if department not in cycle.plan.departments_by_key:
+        raise DomainError(f"所属コード「{department}」は所属の一覧にありません。")
+    digest = _regular_file_sha256(Path(path))
+    if digest is None:
+        return False
+    cycle.ledger.claim_arrival(
+        cycle.fiscal_year, INBOX, f"{digest}:{department}", file_name=printable(Path(path).name)[:500],
+        recorded_by=delivered_by, department=department, origin=origin or Origin(user=delivered_by, channel=INBOX))
+    return True
+
+
+def deliver(cycle: Cycle, paths: Iterable[str | Path], department: str, delivered_by: str,
+            origin: Origin | None = None) -> int:
+    """Put files into the cycle's inbox for a department, as a mail bridge or the office would, and
+    record who sent them (see record_delivery)."""
+    inbox = cycle.folder("inbox")
     count = 0
     for path in map(Path, paths):
+        record_delivery(cycle, path, department, delivered_by, origin)
         # A link is delivered as a link (intake refuses it), never as a copy of what it points at.
         shutil.copy2(path, inbox / path.name, follow_symlinks=False)
         count += 1

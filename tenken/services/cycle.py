@@ -27,6 +27,7 @@ from tenken.core.plan import Plan
 from tenken.core.wareki import wareki_year
 from tenken.core.results import Adjustment, ResultSet
 from tenken.cycle_config import CycleSettings
+from tenken.identity import Signer
 from tenken.ledger import Ledger
 from tenken.notify import Directory, Notifier
 from tenken.services.dispatch import Dispatcher
@@ -91,6 +92,11 @@ class Cycle:
         if self.notifier is None:
             raise RuntimeError("this cycle was opened without a notifier")
         return Dispatcher(self.ledger, self.notifier, self.fiscal_year)
+
+    @cached_property
+    def signer(self) -> Signer:
+        """Makes and checks the departments' submission tokens of this plan."""
+        return self.settings.signer(self.plan.name)
 
     @cached_property
     def office_results(self) -> ResultSet | None:

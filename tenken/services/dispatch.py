@@ -15,7 +15,7 @@ workbook may be uploaded twice; its message is never duplicated.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tenken.ledger import Ledger, OutboundRecord
@@ -30,6 +30,8 @@ class Outgoing:
     kind: str
     attachment: Path | None = None
     title: str | None = None
+    thread_ts: str | None = None  # a reply in this thread (of the target's conversation)
+    in_thread: bool = False  # a reply in the thread the first message of the same item starts
 
 
 class Dispatcher:
@@ -66,16 +68,24 @@ class Dispatcher:
                  mark: Callable[[str | None], None], messages: Sequence[Outgoing]) -> bool:
         """True when this call sent (or completed) the item; False when it had been sent before."""
         if claim():
-            receipts = [self._send(m) for m in messages]
+            again = False
         elif any(r.status == "sent" for r in records()):
             return False
         else:
-            receipts = [self.notifier.find(m.target, m.key) or self._send(m) for m in messages]
-        mark(receipts[0].ts or receipts[0].file_id)
+            again = True
+        receipts: list[Receipt] = []
+        for message in messages:
+            if message.in_thread and receipts and receipts[0].ts:
+                message = replace(message, thread_ts=receipts[0].ts, in_thread=False)
+            found = self.notifier.find(message.target, message.key, thread_ts=message.thread_ts) if again else None
+            receipts.append(found or self._send(message))
+        first = receipts[0]
+        mark(f"{first.channel}/{first.ts}" if first.ts else first.file_id)
         return True
 
     def _send(self, message: Outgoing) -> Receipt:
         if message.attachment is not None:
             return self.notifier.upload(message.target, message.attachment, key=message.key, title=message.title,
-                                        initial_comment=message.text, kind=message.kind)
-        return self.notifier.post(message.target, message.text, key=message.key, kind=message.kind)
+                                        initial_comment=message.text, kind=message.kind, thread_ts=message.thread_ts)
+        return self.notifier.post(message.target, message.text, key=message.key, kind=message.kind,
+                                  thread_ts=message.thread_ts)

@@ -9,6 +9,7 @@ from pathlib import Path
 from tenken.core.plan import Plan
 from tenken.core.results import MeasureResult, ResultSet
 from tenken.files import sha256_file
+from tenken.identity import Signer
 from tenken.notify import render
 from tenken.services.cycle import Cycle
 from tenken.services.dispatch import Outgoing
@@ -24,10 +25,11 @@ def department_results(plan: Plan, results: ResultSet, department: str) -> dict[
 
 def write_request_files(plan: Plan, fiscal_year: int, out_dir: Path, deadline: date | None, *,
                         departments: Iterable[str] | None = None, filled: ResultSet | None = None,
-                        workbook: bool = True, csv: bool = False,
+                        workbook: bool = True, csv: bool = False, signer: Signer | None = None,
                         on_file: Callable[[Path], None] | None = None) -> dict[str, Path]:
     """Each asked department's request workbook (and/or CSV form), optionally filled in with `filled`'s
-    results as the department would have written them; returns department -> workbook (or CSV) path."""
+    results as the department would have written them; returns department -> workbook (or CSV) path.
+    With a signer, each carries its department's submission token (without one, intake refuses it)."""
     wanted = departments_on_form(plan, fiscal_year)
     if departments is not None:
         chosen = set(departments)
@@ -37,13 +39,14 @@ def write_request_files(plan: Plan, fiscal_year: int, out_dir: Path, deadline: d
     written: dict[str, Path] = {}
     for key in wanted:
         results = department_results(plan, filled, key) if filled is not None else None
+        token = signer.token(fiscal_year, key) if signer is not None else None
         if workbook:
             path = out_dir / request_file_name(fiscal_year, key)
-            path.write_bytes(request_workbook(plan, fiscal_year, key, deadline, results))
+            path.write_bytes(request_workbook(plan, fiscal_year, key, deadline, results, token))
             written[key] = path
         if csv:
             path = out_dir / request_file_name(fiscal_year, key, ".csv")
-            path.write_text(request_csv(plan, fiscal_year, key, results), encoding="utf-8")
+            path.write_text(request_csv(plan, fiscal_year, key, results, token=token), encoding="utf-8")
             written.setdefault(key, path)
         if on_file is not None:
             on_file(written[key])
@@ -58,12 +61,14 @@ def open_cycle(cycle: Cycle, out_dir: Path | None = None, departments: Iterable[
     record = cycle.ledger.open_cycle(cycle.fiscal_year, cycle.plan.name, deadline or cycle.deadline)
     cycle.folder("inbox")  # where submissions will arrive: there from the first day
     written = write_request_files(cycle.plan, cycle.fiscal_year, out_dir or cycle.folder("requests"),
-                                  record.deadline, departments=departments, csv=csv, on_file=on_file)
+                                  record.deadline, departments=departments, csv=csv, signer=cycle.signer,
+                                  on_file=on_file)
     return {key: str(path) for key, path in written.items()}
 
 
 def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
-    """Send each department its workbook (once); returns the departments sent to by this call."""
+    """Send each department its request (once): a message that starts the thread the department answers
+    in, and its workbook in that thread. Returns the departments sent to by this call."""
     plan, year = cycle.plan, cycle.fiscal_year
     sent = []
     for key, path in workbooks.items():
@@ -71,8 +76,10 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
         text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
                       measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
                       filename=Path(path).name, measure_label=plan.measure_label)
-        message = Outgoing(cycle.directory.department(key).address, text, f"{year}/request/{key}", "request",
-                           Path(path), title=f"{department.name} 点検調書")
-        if cycle.dispatcher.request(key, [message], sha256_file(Path(path))):
+        address = cycle.directory.department(key).address
+        messages = [Outgoing(address, text, f"{year}/request/{key}", "request"),
+                    Outgoing(address, f"{department.name} の依頼ファイル（記入様式）です。", f"{year}/request/{key}/workbook",
+                             "request_file", Path(path), title=f"{department.name} 点検調書", in_thread=True)]
+        if cycle.dispatcher.request(key, messages, sha256_file(Path(path))):
             sent.append(key)
     return sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tenken.core.cycle import due_stage
-from tenken.notify import render
+from tenken.notify import NotificationError, render
 from tenken.services.cycle import Cycle
 from tenken.services.dispatch import Outgoing
 from tenken.workbook.layout import departments_on_form
@@ -18,6 +18,17 @@ def missing_departments(cycle: Cycle) -> list[str]:
             if d not in status or status[d].latest is None]
 
 
+def _request_link(cycle: Cycle, message_ref: str | None) -> str | None:
+    """A link to the department's request thread, where it submits (None when the channel has none)."""
+    channel, _, ts = (message_ref or "").partition("/")
+    if not ts:
+        return None
+    try:
+        return cycle.notifier.permalink(channel, ts)
+    except NotificationError:
+        return None  # the reminder goes out without the link rather than not at all
+
+
 def send_reminders(cycle: Cycle, today: date) -> list[dict]:
     """For each department still missing, the reminder due today (once per stage)."""
     plan, year = cycle.plan, cycle.fiscal_year
@@ -28,6 +39,7 @@ def send_reminders(cycle: Cycle, today: date) -> list[dict]:
     for record in cycle.ledger.reminders(year):
         if record.status == "sent":
             already.setdefault(record.department, set()).add(record.stage)
+    threads = {r.department: r.message_ref for r in cycle.ledger.requests(year) if r.status == "sent"}
     for key in missing_departments(cycle):
         stage = due_stage(cycle.deadline, today, cycle.config.reminders, already.get(key, set()))
         if stage is None:
@@ -36,7 +48,7 @@ def send_reminders(cycle: Cycle, today: date) -> list[dict]:
         contact = cycle.directory.escalation(key) if stage.escalate else None
         text = render("reminder", plan=plan.name, fiscal_year=year, department=department.name,
                       deadline=cycle.deadline, stage=stage.name, today=today,
-                      escalation=contact.name if contact else None)
+                      escalation=contact.name if contact else None, request_url=_request_link(cycle, threads.get(key)))
         messages = [Outgoing(cycle.directory.department(key).address, text,
                              f"{year}/reminder/{key}/{stage.name}", "reminder")]
         if contact is not None and contact.address:

@@ -73,6 +73,7 @@ MEASURE_INPUTS = ("self_rating", "reason", "cause", "highlight")  # on the measu
 # CSV: the same columns, preceded by what the workbook keeps in its meta sheet.
 CSV_YEAR = "年度"
 CSV_DEPARTMENT = "所属"
+CSV_TOKEN = "提出コード"  # the department's submission token (tenken.identity), on every row
 
 
 def csv_header(measure_label: str = DEFAULT_MEASURE_LABEL) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from tenken.csvsafe import needs_guard
 from .layout import (
     COLUMNS,
     CSV_DEPARTMENT,
+    CSV_TOKEN,
     CSV_YEAR,
     DEFAULT_MEASURE_LABEL,
     FIRST_ROW,
@@ -232,7 +233,8 @@ def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DE
     covered = {cell.ref for row in form_rows for cell in row.cells.values()}
     stray = tuple(FormCell(ref, text, True) for ref, text in sheet_formulas.items() if ref not in covered)
     return Form(kind="xlsx", sheet=INPUT_SHEET, fiscal_year=meta.get("fiscal_year", ""),
-                department=meta.get("department", ""), rows=tuple(form_rows), strict=True, stray_formulas=stray)
+                department=meta.get("department", ""), rows=tuple(form_rows), strict=True, stray_formulas=stray,
+                token=meta.get("token", ""), request_version=meta.get("request_version", ""))
 
 
 def decode_csv(data: bytes) -> str:
@@ -314,7 +316,7 @@ def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS, measure_label: str = 
         raise Refused("CSV にデータがありません。")
     header_line, header = lines[0]
     titles = {c.title: c.id for c in columns(measure_label)}
-    titles.update({CSV_YEAR: "year", CSV_DEPARTMENT: "department", "所属コード": "department"})
+    titles.update({CSV_YEAR: "year", CSV_DEPARTMENT: "department", "所属コード": "department", CSV_TOKEN: "token"})
     title_of = {v: k for k, v in titles.items() if k != "所属コード"}
     accepted = {**{title: i for i, title in _default_titles().items()}, **titles}
     ids = []
@@ -328,7 +330,7 @@ def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS, measure_label: str = 
                               ("実績", "actual")) if i not in ids]
     if missing:
         raise Refused(f"CSV に列「{'」「'.join(missing)}」がありません。依頼の CSV と同じ見出しにしてください。")
-    rows, years, departments = [], set(), set()
+    rows, years, departments, tokens = [], set(), set(), set()
     for number, values in lines[1:]:
         if any(v.strip() for v in values[len(ids):]):
             raise Refused(f"CSV の{number}行目は見出しより列が多くなっています。"
@@ -343,8 +345,11 @@ def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS, measure_label: str = 
             cells[column_id] = FormCell(f"{number}行目「{title_of[column_id]}」", value, formula)
         years.add(cells.get("year", FormCell("", "")).text.strip())
         departments.add(cells.get("department", FormCell("", "")).text.strip())
+        tokens.add(cells.pop("token", FormCell("", "")).text.strip())
         rows.append(FormRow(number, cells))
     if len(years) > 1 or len(departments) > 1:
         raise Refused("CSV の「年度」「所属」はすべての行で同じにしてください（1つの所属・1つの年度につき1ファイル）。")
     return Form(kind="csv", sheet=None, fiscal_year=years.pop() if years else "",
-                department=departments.pop() if departments else "", rows=tuple(rows), strict=False)
+                department=departments.pop() if departments else "", rows=tuple(rows), strict=False,
+                # Rows that disagree carry no one token: checked (and refused) as a wrong one.
+                token=tokens.pop() if len(tokens) == 1 else ("\x00differs" if tokens else ""))

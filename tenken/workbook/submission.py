@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tenken.core.assessment import characters_problem, check, named_measure
+from tenken.identity import SENDER_FIELD
 from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ResultSet
@@ -62,6 +63,8 @@ class Form:
     rows: tuple[FormRow, ...]
     strict: bool  # workbook: fixed cells exactly as requested; CSV: fixed cells may be left blank
     stray_formulas: tuple[FormCell, ...] = ()  # formulas outside the rows and columns of the form
+    token: str = ""  # the submission token as written (tenken.identity); checked against the sender
+    request_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
         sender_name = plan.department(sender).name if sender in plan.departments_by_key else sender
         problems.add(f"このファイルは{plan.department(department).name}の依頼ファイルですが、"
                      f"{sender_name}から提出されました。"
-                     "自所属の依頼ファイルに入力して提出してください。")
+                     "自所属の依頼ファイルに入力して提出してください。", field=SENDER_FIELD)
         return Reading(fiscal_year, sender, problems=tuple(problems.items))
     own = plan.department(department)
     label, key_column = plan.measure_label, key_title(plan.measure_label)

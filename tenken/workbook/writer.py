@@ -21,6 +21,7 @@ from tenken.core.plan import Department, Plan
 from tenken.core.results import MeasureResult
 from tenken.core.wareki import wareki_date, wareki_year
 from tenken.csvsafe import to_csv
+from tenken.identity import REQUEST_VERSION
 
 from .layout import (
     COLUMN,
@@ -30,6 +31,7 @@ from .layout import (
     GUIDE_SHEET,
     HEADER_ROW,
     INPUT_SHEET,
+    CSV_TOKEN,
     META_SHEET,
     SELF_RATINGS,
     TemplateRow,
@@ -86,13 +88,16 @@ def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: 
     ]
 
 
-def _write_meta(wb: Workbook, plan: Plan, fiscal_year: int, department: Department, deadline: date | None) -> str:
-    """Fill the meta sheet; return the range holding the cause labels (for the drop-down)."""
+def _write_meta(wb: Workbook, plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
+                token: str | None = None) -> str:
+    """Fill the meta sheet; return the range holding the cause labels (for the drop-down).
+    `token` is the department's submission token (tenken.identity), when the workbook is a real request."""
     meta = wb.create_sheet(META_SHEET)
     entries = [("format", FORMAT_VERSION), ("fiscal_year", fiscal_year), ("department", department.key),
                ("department_name", department.name), ("plan", plan.name),
                ("deadline", deadline.isoformat() if deadline else ""),
-               ("created_at", datetime.now(UTC).isoformat(timespec="seconds"))]
+               ("created_at", datetime.now(UTC).isoformat(timespec="seconds")),
+               ("request_version", REQUEST_VERSION), ("token", token or "")]
     for row, (name, value) in enumerate(entries, 1):
         meta.cell(row, 1, name)
         set_text(meta.cell(row, 2), value)
@@ -146,8 +151,9 @@ def _row_values(row: TemplateRow, result: MeasureResult | None, cause_labels: di
 
 
 def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
-                   results: dict[str, MeasureResult] | None = None) -> Workbook:
-    """The request workbook of one department; `results` fill the input cells (the example does)."""
+                   results: dict[str, MeasureResult] | None = None, token: str | None = None) -> Workbook:
+    """The request workbook of one department; `results` fill the input cells (the example does);
+    `token` is the department's submission token (see tenken.identity)."""
     dept = plan.department(department)
     results = results or {}
     cause_labels = {t.key: t.label for t in plan.rating.cause_tags}
@@ -158,7 +164,7 @@ def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date
     rating_list = DataValidation(type="list", formula1='"' + ",".join(SELF_RATINGS) + '"', allow_blank=True,
                                  showErrorMessage=True, errorTitle="自己評価",
                                  error="◎・○・△のいずれかを選んでください。")
-    cause_range = _write_meta(wb, plan, fiscal_year, dept, deadline)
+    cause_range = _write_meta(wb, plan, fiscal_year, dept, deadline, token)
     cause_list = DataValidation(type="list", formula1=cause_range, allow_blank=True, showErrorMessage=True,
                                 errorTitle="要因", error="一覧から選んでください。")
     ws.add_data_validation(rating_list)
@@ -212,20 +218,22 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 
 def request_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
-                     results: dict[str, MeasureResult] | None = None) -> bytes:
-    return workbook_bytes(build_workbook(plan, fiscal_year, department, deadline, results))
+                     results: dict[str, MeasureResult] | None = None, token: str | None = None) -> bytes:
+    return workbook_bytes(build_workbook(plan, fiscal_year, department, deadline, results, token))
 
 
 def request_csv(plan: Plan, fiscal_year: int, department: str, results: dict[str, MeasureResult] | None = None,
-                bom: bool = True) -> str:
-    """The same form as CSV (for departments that fill it from their own systems); cells neutralised."""
+                bom: bool = True, token: str | None = None) -> str:
+    """The same form as CSV (for departments that fill it from their own systems); cells neutralised.
+    With a submission token, a 提出コード column carries it on every row."""
     results = results or {}
     cause_labels = {t.key: t.label for t in plan.rating.cause_tags}
     rows = []
     for row in template_rows(plan, fiscal_year, department):
         values = _row_values(row, results.get(row.measure), cause_labels)
-        rows.append([fiscal_year, department, *(values.get(c.id, "") for c in COLUMNS)])
-    return to_csv(list(csv_header(plan.measure_label)), rows, bom=bom)
+        rows.append([fiscal_year, department, *(values.get(c.id, "") for c in COLUMNS), *([token] if token else [])])
+    header = [*csv_header(plan.measure_label), *([CSV_TOKEN] if token else [])]
+    return to_csv(header, rows, bom=bom)
 
 
 def request_file_name(fiscal_year: int, department: str, suffix: str = ".xlsx") -> str:

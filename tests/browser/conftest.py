@@ -32,12 +32,14 @@ def free_port() -> int:
 class Stack:
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.port, self.site_port = free_port(), free_port()
+        self.port, self.site_port, self.slack_port = free_port(), free_port(), free_port()
+        self.workspace_url = f"http://127.0.0.1:{self.slack_port}"  # the Slack stand-in stack.sh serves
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.ui_url = f"http://127.0.0.1:{self.port}"
         self.site_url = f"http://127.0.0.1:{self.site_port}"
         self.config = config_copy(KANAGAWA, tmp)  # publishes to tmp/site, which the stack serves
         self.env = {**os.environ, "TENKEN_PREFECT_PORT": str(self.port), "TENKEN_SITE_PORT": str(self.site_port),
+                    "TENKEN_SLACK_PORT": str(self.slack_port),
                     "TENKEN_RUN_DIR": str(tmp / "run"), "TENKEN_SITE_DIR": str(tmp / "site"),
                     "TENKEN_VAR_DIR": str(tmp / "var"), "TENKEN_REVIEW_POLL_SECONDS": "1",
                     "TENKEN_SLACK_SECRET_BLOCK": "", "PREFECT_API_URL": self.api_url, "PREFECT_UI_URL": self.ui_url,

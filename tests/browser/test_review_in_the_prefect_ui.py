@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def first_review(stack):
-    return run_cycle_until_review(config_dir=str(stack.config))
+    return run_cycle_until_review(config_dir=str(stack.config), workspace_url=stack.workspace_url)
 
 
 def answer_in_the_ui(page, stack, flow_run_id, decision: str, comments: str, reviewer: str, shot: str) -> None:

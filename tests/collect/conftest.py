@@ -18,6 +18,7 @@ from tenken.example import write_example_workbooks
 from tenken.intake import Intake
 from tenken.ledger import Ledger
 from tenken.services import adjustments_of, office_results
+from tests.conftest import test_signer
 
 YEAR = 2020
 # A PostgreSQL server where the user may create databases, e.g.
@@ -34,7 +35,7 @@ def plan():
 def example_files(tmp_path_factory) -> dict[str, Path]:
     """Department key -> its request workbook filled in from the example (written once; copy before editing)."""
     folder = tmp_path_factory.mktemp("example")
-    paths = write_example_workbooks(YEAR, folder)
+    paths = write_example_workbooks(YEAR, folder, signer=test_signer(load_plan(DEFAULT_CONFIG).name))
     return {p.stem.removeprefix(f"tenken-{YEAR}-"): p for p in paths}
 
 
@@ -71,6 +72,22 @@ def ledger(db_url):
 def intake(plan, ledger, tmp_path) -> Intake:
     return Intake(plan, YEAR, ledger, answers_dir=tmp_path / "answers",
                   adjustments=adjustments_of(office_results(YEAR)))
+
+
+def take_in_as(senders: dict[str, list[Path]], answers: Path, config_dir: Path | None = None,
+               env: dict | None = None) -> list:
+    """Each department's files taken in as that department (what `tenken intake --from` does), in the
+    ledger of the environment's settings (`env` over it); returns the outcomes."""
+    from tenken.services import Cycle
+    from tenken.services.collecting import intake_files
+    from tenken.settings import Settings
+
+    outcomes = []
+    settings = Settings.resolve(config_dir=config_dir, environ={**os.environ, **(env or {})})
+    with Cycle.opened(settings, YEAR, sending=False) as cycle:
+        for department, paths in senders.items():
+            outcomes += intake_files(cycle, paths, answers, department)
+    return outcomes
 
 
 def copy_example(example_files: dict[str, Path], department: str, folder: Path, name: str | None = None) -> Path:

@@ -49,11 +49,15 @@ class Sources:
 
     @classmethod
     def create(cls, folder: Path) -> Sources:
+        from tenken.config import DEFAULT_CONFIG, load_plan
         from tenken.example import write_example_workbooks
+        from tenken.settings import Settings
 
         folder = Path(folder)
         if not any(folder.glob("tenken-*.xlsx")):
-            write_example_workbooks(YEAR, folder)
+            # Signed as tenken's requests are, with the key of the environment's settings (the tests').
+            write_example_workbooks(YEAR, folder, signer=Settings.resolve().signer(load_plan(DEFAULT_CONFIG).name))
+        
         return cls(folder)
 
     def path(self, department: str) -> Path:
@@ -77,7 +81,14 @@ class Sources:
         from tenken.workbook.writer import request_csv
 
         filled = department_results(self.plan, load_results(DEFAULT_CONFIG, YEAR), department)
-        return list(csv.reader(io.StringIO(request_csv(self.plan, YEAR, department, filled, bom=False))))
+        token = self.signer.token(YEAR, department)
+        return list(csv.reader(io.StringIO(request_csv(self.plan, YEAR, department, filled, bom=False, token=token))))
+
+    @cached_property
+    def signer(self):
+        from tenken.settings import Settings
+
+        return Settings.resolve().signer(self.plan.name)
 
 
 @dataclass(frozen=True)
@@ -508,8 +519,9 @@ def _set_all(column: str, value: str):
 
 def _unterminated_quote(text: str) -> str:
     lines = text.split("\r\n")
-    # Line 5 (I-1-イ-3, 観光統計データの活用): its 主な取組 opens a quote that is never closed.
-    lines[4] = lines[4] + '"閉じていない引用符で始まる取組'
+    # Line 5 (I-1-イ-3, 観光統計データの活用): a field after its last (the 提出コード) opens a quote that is
+    # never closed.
+    lines[4] = lines[4] + ',"閉じていない引用符で始まる取組'
     return "\r\n".join(lines)
 
 

@@ -174,7 +174,8 @@ def test_the_whole_corpus_through_the_cli_gives_per_file_errors_and_no_traceback
         folder = inbox / f"{number:02d}"
         folder.mkdir(parents=True)
         build(example_files, folder, plan)
-    result = CliRunner().invoke(app, ["intake", "--year", "2020", str(inbox), "--answers", str(tmp_path / "a")])
+    result = CliRunner().invoke(app, ["intake", "--year", "2020", str(inbox), "--from", "tourism",
+                                      "--answers", str(tmp_path / "a")])
     assert result.exit_code == 1
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
@@ -272,7 +273,7 @@ def test_folders_are_searched_and_lock_files_are_answered_as_such(intake, exampl
 
 
 def test_a_path_that_does_not_exist_is_a_clear_cli_error(db_url, tmp_path):
-    result = CliRunner().invoke(app, ["intake", "--year", "2020", str(tmp_path / "nowhere")])
+    result = CliRunner().invoke(app, ["intake", "--year", "2020", str(tmp_path / "nowhere"), "--from", "tourism"])
     assert result.exit_code == 2
     assert "ファイルまたはフォルダがありません" in result.output
 

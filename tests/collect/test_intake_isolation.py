@@ -15,6 +15,7 @@ from tenken.notify import read_outbox
 from tenken.services import Cycle
 from tenken.services import collecting, opening, reminding
 from tenken.settings import Settings
+from tests.conftest import TEST_SUBMISSION_KEY
 from tests.conftest import run_cli
 
 from .conftest import YEAR, copy_example, edit_workbook
@@ -24,7 +25,8 @@ from .conftest import YEAR, copy_example, edit_workbook
 def cycle(tmp_path):
     """The FY2020 cycle opened on a fresh var folder, messages to the outbox."""
     var = tmp_path / "var"
-    settings = Settings(var_dir=var, database_url=f"sqlite:///{var / 'tenken.db'}")
+    settings = Settings(var_dir=var, database_url=f"sqlite:///{var / 'tenken.db'}",
+                        submission_key=TEST_SUBMISSION_KEY)
     with settings.open_ledger() as ledger:
         opened = Cycle.build(settings, YEAR, ledger, settings.notifier())
         opening.open_cycle(opened)
@@ -53,10 +55,17 @@ def test_a_pipe_is_refused_at_once_without_waiting_for_a_writer(intake, tmp_path
     assert not outcome.accepted and "特殊なファイル" in outcome.record.problems[0].message
 
 
-def test_a_long_japanese_name_is_taken_in_moved_and_answered(cycle, example_files):
+def delivered(cycle, example_files, department, staging, name=None):
+    """A department's example workbook put in the inbox with its sender recorded, as a bridge would."""
+    path = copy_example(example_files, department, staging / department, name)
+    collecting.deliver(cycle, [path], department, "test-bridge")
+    return cycle.folder("inbox") / path.name
+
+
+def test_a_long_japanese_name_is_taken_in_moved_and_answered(cycle, example_files, tmp_path):
     name = "観光課の実績" * 13 + "です.xlsx"  # 80 characters, 245 bytes: over the limit with any prefix
-    copy_example(example_files, "tourism", cycle.folder("inbox"), name)
-    copy_example(example_files, "history-museum", cycle.folder("inbox"))
+    delivered(cycle, example_files, "tourism", tmp_path, name)
+    delivered(cycle, example_files, "history-museum", tmp_path)
 
     report = collecting.take_in(cycle)
 
@@ -71,7 +80,8 @@ def test_a_newline_in_a_name_cannot_forge_a_line_of_output_or_of_the_answer(tmp_
     forged = "x\n受付  観光課 第9版: 偽物.xlsx\r\x1b[2Jend\u202e.xlsx"
     edit_workbook(copy_example(example_files, "tourism", inbox, forged), {"H9": "abc"})
 
-    done = run_cli("intake", "--year", str(YEAR), str(inbox), "--var", str(tmp_path / "var"), cwd=tmp_path)
+    done = run_cli("intake", "--year", str(YEAR), str(inbox), "--from", "tourism", "--var", str(tmp_path / "var"),
+                   cwd=tmp_path)
 
     assert done.returncode == 1, done.stderr
     assert "受付  観光課 第9版" not in done.stdout.replace("x 受付  観光課 第9版", "")
@@ -81,15 +91,16 @@ def test_a_newline_in_a_name_cannot_forge_a_line_of_output_or_of_the_answer(tmp_
     assert "\x1b" not in letter and "\u202e" not in letter and "\n受付  観光課" not in letter
 
 
-def test_one_file_that_fails_stops_nobody_else_and_is_taken_in_by_the_next_run(cycle, example_files, monkeypatch):
+def test_one_file_that_fails_stops_nobody_else_and_is_taken_in_by_the_next_run(cycle, example_files, monkeypatch,
+                                                                                tmp_path):
     for department in ("tourism", "history-museum", "elderly-welfare"):
-        copy_example(example_files, department, cycle.folder("inbox"))
+        delivered(cycle, example_files, department, tmp_path)
     original = Intake.submit_file
 
-    def fail_for_the_museum(self, path, sender=None):
+    def fail_for_the_museum(self, path, sender=None, origin=None):
         if "history-museum" in path.name:
             raise RuntimeError("disk error while reading")
-        return original(self, path, sender)
+        return original(self, path, sender, origin)
 
     monkeypatch.setattr(Intake, "submit_file", fail_for_the_museum)
     report = collecting.take_in(cycle)
@@ -106,16 +117,16 @@ def test_one_file_that_fails_stops_nobody_else_and_is_taken_in_by_the_next_run(c
 
 
 def test_an_answer_that_cannot_be_sent_keeps_the_file_for_the_next_run_and_is_sent_once(
-        cycle, example_files, monkeypatch):
-    copy_example(example_files, "tourism", cycle.folder("inbox"))
+        cycle, example_files, monkeypatch, tmp_path):
+    delivered(cycle, example_files, "tourism", tmp_path)
     calls = []
     original = collecting._answer
 
-    def down_once(cycle_, outcome):
+    def down_once(cycle_, outcome, **where):
         calls.append(outcome.record.sha256)
         if len(calls) == 1:
             raise RuntimeError("Slack is down")
-        return original(cycle_, outcome)
+        return original(cycle_, outcome, **where)
 
     monkeypatch.setattr(collecting, "_answer", down_once)
     first = collecting.take_in(cycle)
@@ -131,7 +142,7 @@ def test_a_refusal_with_thousands_of_problems_lists_fifty_and_counts_the_rest(cy
     path = copy_example(example_files, "tourism", tmp_path)
     rows = {f"A{row}": f"X-{row}" for row in range(13, 2013)}
     edit_workbook(path, {**rows, **{f"H{row}": "1件" for row in range(13, 2013)}})
-    shutil.copy(path, cycle.folder("inbox") / path.name)
+    collecting.deliver(cycle, [path], "tourism", "test-bridge")
 
     report = collecting.take_in(cycle)
 
@@ -144,8 +155,8 @@ def test_a_refusal_with_thousands_of_problems_lists_fifty_and_counts_the_rest(cy
 
 
 def test_a_year_the_plan_does_not_ask_for_creates_nothing(tmp_path, example_files):
-    done = run_cli("intake", "--year", "2031", str(example_files["tourism"]), "--var", str(tmp_path / "var"),
-                   cwd=tmp_path)
+    done = run_cli("intake", "--year", "2031", str(example_files["tourism"]), "--from", "tourism",
+                   "--var", str(tmp_path / "var"), cwd=tmp_path)
     assert done.returncode == 2
     assert "点検の対象年度ではありません" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "var").exists()
@@ -157,10 +168,11 @@ def test_a_name_that_is_not_utf8_is_shown_and_stored_safely(tmp_path):
     with open(os.fsencode(inbox) + b"/bad\xff\xfename.xlsx", "wb") as handle:
         handle.write(b"not a workbook")
 
-    done = run_cli("intake", "--year", str(YEAR), str(inbox), "--var", str(tmp_path / "var"), cwd=tmp_path)
+    done = run_cli("intake", "--year", str(YEAR), str(inbox), "--from", "tourism", "--var", str(tmp_path / "var"),
+                   cwd=tmp_path)
 
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "bad\ufffd\ufffdname.xlsx" in done.stdout
     [answer] = (tmp_path / "var" / "answers").rglob("*回答.txt")
-    assert answer.name == "00001-bad_name-回答.txt"
+    assert answer.name == "00001-bad_name-回答.txt" and answer.parent.name == "tourism"
     assert "bad\ufffd\ufffdname.xlsx" in answer.read_text(encoding="utf-8")

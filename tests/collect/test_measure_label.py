@@ -240,7 +240,7 @@ def test_a_missing_row_is_placed_in_the_plans_word_and_施策_by_default():
 
 
 def test_the_command_line_says_事業_for_the_city_plan(city, city_filled, tmp_path):
-    from tests.conftest import run_cli
+    from tests.conftest import run_cli, test_signer
 
     summary = run_cli("summary", "--year", str(CITY_YEAR), "--config", str(CITY), cwd=tmp_path)
     assert summary.returncode == 0, summary.stderr
@@ -250,8 +250,9 @@ def test_the_command_line_says_事業_for_the_city_plan(city, city_filled, tmp_p
     workbook = tmp_path / "safety.xlsx"
     wrong = dict(city_filled)
     wrong["1-B-1-1"] = wrong["1-B-1-1"].model_copy(update={"actual": ("12件",)})
-    workbook.write_bytes(request_workbook(city, CITY_YEAR, "safety", date(2025, 5, 31), wrong))
+    workbook.write_bytes(request_workbook(city, CITY_YEAR, "safety", date(2025, 5, 31), wrong,
+                                          test_signer(city.name).token(CITY_YEAR, "safety")))
     refused = run_cli("intake", "--year", str(CITY_YEAR), "--config", str(CITY), "--var", str(tmp_path / "var"),
-                      str(workbook), cwd=tmp_path)
+                      str(workbook), "--from", "safety", cwd=tmp_path)
     assert refused.returncode == 1, refused.stderr
     assert "事業 1-B-1-1" in refused.stdout and "施策" not in refused.stdout

@@ -9,8 +9,7 @@ import yaml
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 import tenken.notify
-from tenken.config import load_cycle_settings, load_directory
-from tenken_demo.slack_standin import SlackStandIn
+from tenken_demo.slack_standin import SlackStandIn, workspace_for  # noqa: F401 — SlackStandIn for importers
 from tests.conftest import ROOT
 
 
@@ -24,16 +23,8 @@ def config_copy(source: Path, tmp_path: Path, **cycle) -> Path:
 
 
 def standin_for(config: Path) -> SlackStandIn:
-    directory, settings = load_directory(config), load_cycle_settings(config)
-    channels, users = set(), {}
-    recipients = [*directory.departments.values(), *directory.escalations.values(), *settings.review.reviewers,
-                  settings.review.channel, settings.announce_channel]
-    for target in filter(None, (r.slack for r in recipients if r is not None)):
-        if target.startswith("#"):
-            channels.add(target[1:])
-        elif target.startswith("@"):
-            users[target[1:]] = {"name": target[1:], "email": f"{target[1:]}@example.jp", "display_name": target[1:]}
-    return SlackStandIn(channels=sorted(channels), users=list(users.values()))
+    """Every channel and person the plan folder names, and a clerk per department (tenken_demo's workspace)."""
+    return workspace_for(config)
 
 
 @pytest.fixture

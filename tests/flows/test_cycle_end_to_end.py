@@ -43,7 +43,7 @@ def cycle(prefect_server, tmp_path_factory):
 
         thread = threading.Thread(target=reviewers, daemon=True)
         thread.start()
-        result = run_demo(approve=False, config_dir=str(config))
+        result = run_demo(approve=False, config_dir=str(config), workspace_url=slack.root_url)
         thread.join(timeout=30)
         yield {"slack": slack, "result": result, "tmp": tmp_path, "decisions": decisions}
     monkeypatch.undo()
@@ -61,6 +61,28 @@ def test_every_department_gets_its_request_with_the_workbook_attached(cycle):
     marked = [f for f in slack.files.values() if f.title == "確認結果"]
     assert len(marked) == 1, "the refused workbook goes back with its problems marked"
     assert len(slack.requests("files.completeUploadExternal")) == 35
+
+
+def test_each_department_replied_in_its_request_thread_and_got_its_answer_there(cycle):
+    slack, ledger_url = cycle["slack"], f"sqlite:///{cycle['tmp'] / 'var' / 'tenken.db'}"
+    with Ledger.open(ledger_url) as ledger:
+        requests = {r.department: r.message_ref for r in ledger.requests(2020)}
+        submissions = ledger.submissions(2020)
+    assert len(submissions) == 35 and all(s.channel == "slack" for s in submissions)
+    for record in submissions:
+        channel, ts = requests[record.department].split("/")
+        assert record.origin.channel == channel, "it came through the department's own conversation"
+        assert record.origin.user == slack.user_id(f"{record.department}-clerk")
+        assert record.origin.permalink and record.origin.message_ts
+        replies = [m for m in slack.messages if m.channel == channel and m.thread_ts == ts]
+        clerk_posts = [m for m in replies if m.user == record.origin.user and m.files]
+        assert clerk_posts, f"{record.department}: the file was a reply in the request thread"
+        if record.accepted:
+            assert any(m.key and "/accepted/" in m.key for m in replies), f"{record.department}: receipt in the thread"
+        else:  # the letter with the marked workbook (an upload: Slack keeps no metadata on those)
+            assert any(m.bot_id and m.files and "受け付けできませんでした" in m.text for m in replies)
+    museum = [m for m in slack.messages_to("#tenken-history-museum") if m.key and "/accepted/" in m.key]
+    assert len(museum) == 1 and museum[0].thread_ts, "the receipt is in the thread, not a new message"
 
 
 def test_reminders_go_to_exactly_the_late_departments_at_the_right_stages(cycle):

@@ -24,6 +24,9 @@ VALID = {
                       marked_copy="観光課_指摘.xlsx"),
     "accepted": dict(department="観光課", filename="観光課.xlsx", measure_count=3, version=2,
                      received_at=datetime(2021, 5, 20, 14, 5, tzinfo=timezone(timedelta(hours=9)))),
+    "sender_refused": dict(department="観光課", filename="観光課.xlsx", sender="U0TOURISM", reasons=["提出用コードが一致しません"],
+                           received_at=datetime(2021, 5, 20, 14, 5, tzinfo=timezone(timedelta(hours=9))),
+                           link="https://slack.example/archives/C1/p1"),
     "review_request": dict(round=1, draft_url="https://reports.example.jp/2020/draft.pdf",
                            run_url="http://127.0.0.1:4200/runs/flow-run/1234", missing_departments=["観光課"],
                            discrepancy_count=4),
@@ -66,13 +69,13 @@ def test_a_request_names_the_department_the_count_the_deadline_in_reiwa_and_the_
     text = message("request")
 
     assert text.startswith("観光課 ご担当者様")
-    for expected in ("施策 3 件", "令和3年5月31日（月）", "添付のファイル（令和2年度_観光課.xlsx）"):
+    for expected in ("施策 3 件", "令和3年5月31日（月）", "令和2年度_観光課.xlsx（このメッセージのスレッドに添付しています）"):
         assert expected in text
 
 
 def test_a_request_says_where_to_submit_when_told():
-    assert "提出先：受付フォルダ" in message("request", submit_to="受付フォルダ")
-    assert "点検事務局へご提出ください" in message("request")
+    assert "記入後のファイルは、受付フォルダへご提出ください" in message("request", submit_to="受付フォルダ")
+    assert "このスレッド" not in message("request", submit_to="受付フォルダ").split("記入様式")[1]
 
 
 @pytest.mark.parametrize(("stage", "today", "expected", "absent"), [
@@ -195,6 +198,8 @@ def test_injected_mentions_links_and_ampersands_are_escaped_in_every_value(kind)
         hostile["problems"] = [Problem(HOSTILE, measure=HOSTILE), {"cell": HOSTILE, "message": HOSTILE}]
     if kind == "review_request":
         hostile["missing_departments"] = [HOSTILE]
+    if kind == "sender_refused":
+        hostile["reasons"] = [HOSTILE]
     text = message(kind, **hostile)
 
     assert "<!channel>" not in text and "<http://evil" not in text and "<@U12345>" not in text
@@ -246,3 +251,19 @@ def test_the_documentation_lists_every_kind_with_its_variables(kind):
 @pytest.mark.parametrize("variable", [ENV_SLACK_TOKEN, ENV_SLACK_SECRET_BLOCK, ENV_SLACK_BASE_URL, ENV_VAR_DIR])
 def test_the_documentation_explains_every_environment_variable(variable):
     assert f"| `{variable}` |" in DOC
+
+
+def test_requests_and_reminders_say_how_to_submit_and_where():
+    request = message("request")
+    reminder = message("reminder", request_url="https://slack.example/archives/C1/p1700000000000100")
+
+    assert "このスレッドに記入済みのファイルを返信してください" in request
+    assert "<https://slack.example/archives/C1/p1700000000000100|依頼のスレッドを開く>" in reminder
+    assert "スレッドに返信してください" in reminder
+    assert "点検事務局へご提出ください" not in request + reminder
+    assert "tenken@example.jpへご提出ください" in message("request", submit_to="tenken@example.jp")
+
+
+def test_the_office_hears_who_was_refused_with_a_mention_only_for_a_slack_user_id():
+    assert "<@U0TOURISM> が提出したファイル" in message("sender_refused")
+    assert "<@" not in message("sender_refused", sender="someone@example.jp")

@@ -17,6 +17,7 @@ from tenken.notify import OutboxNotifier, SlackNotifier, read_outbox
 from tenken.services import Cycle
 from tenken.services import collecting, opening, publishing, reminding
 from tenken.settings import Settings
+from tests.conftest import TEST_SUBMISSION_KEY
 from tenken.workbook.writer import request_file_name, request_workbook
 from tests.flows.conftest import CITY, FAST_RETRIES, config_copy, standin_for
 
@@ -39,7 +40,8 @@ def city_config(tmp_path):
 
 def settings_for(tmp_path, config) -> Settings:
     var = tmp_path / "var"
-    return Settings(var_dir=var, database_url=f"sqlite:///{var / 'tenken.db'}", config_dir=config)
+    return Settings(var_dir=var, database_url=f"sqlite:///{var / 'tenken.db'}",
+                        submission_key=TEST_SUBMISSION_KEY, config_dir=config)
 
 
 @pytest.fixture
@@ -61,8 +63,11 @@ def keys(slack, part: str) -> Counter:
 def test_each_department_gets_its_workbook_once_in_its_own_channel_in_the_plans_words(city):
     cycle, slack = city
     for key in DEPARTMENTS:
-        [request] = slack.messages_to(f"#{key}")
-        assert request.files and "事業" in request.text and "施策" not in request.text
+        request, workbook = slack.messages_to(f"#{key}")
+        assert "事業" in request.text and "施策" not in request.text and "このスレッドに記入済みのファイルを返信" in request.text
+        assert workbook.files and workbook.thread_ts == request.ts, "the workbook is in the request's thread"
+        [record] = [r for r in cycle.ledger.requests(YEAR) if r.department == key]
+        assert record.message_ref == f"{request.channel}/{request.ts}", "the thread the department answers in"
     uploaded = {f.filename for f in slack.files.values()}
     assert uploaded == {request_file_name(YEAR, key) for key in DEPARTMENTS}
 
@@ -127,7 +132,7 @@ def filled_workbook(cycle, department: str, **changes) -> bytes:
     filled = opening.department_results(plan, load_results(cycle.settings.config_dir, YEAR), department)
     for measure, actual in changes.items():
         filled[measure] = filled[measure].model_copy(update={"actual": (actual,)})
-    return request_workbook(plan, YEAR, department, cycle.deadline, filled)
+    return request_workbook(plan, YEAR, department, cycle.deadline, filled, cycle.signer.token(YEAR, department))
 
 
 def test_collecting_answers_each_sender_once_in_its_department_channel(city, tmp_path):
@@ -135,7 +140,7 @@ def test_collecting_answers_each_sender_once_in_its_department_channel(city, tmp
     good, bad = tmp_path / "crisis.xlsx", tmp_path / "fire.xlsx"
     good.write_bytes(filled_workbook(cycle, "crisis"))
     bad.write_bytes(filled_workbook(cycle, "fire", **{"1-A-1-2": "7.5秒"}))
-    assert collecting.deliver(cycle.settings, YEAR, [good, bad]) == 2
+    assert collecting.deliver(cycle, [good], "crisis", "mail-bridge") + collecting.deliver(cycle, [bad], "fire", "x") == 2
 
     report = collecting.take_in(cycle)
 
@@ -148,7 +153,8 @@ def test_collecting_answers_each_sender_once_in_its_department_channel(city, tmp
     assert list(cycle.folder("inbox").iterdir()) == []
 
     before = len(slack.messages)
-    collecting.deliver(cycle.settings, YEAR, [good, bad])
+    collecting.deliver(cycle, [good], "crisis", "mail-bridge")
+    collecting.deliver(cycle, [bad], "fire", "mail-bridge")
     again = collecting.take_in(cycle)
     assert len(again.accepted) == len(again.rejected) == 1, "the same files are recognised"
     assert len(slack.messages) == before, "and not answered twice"
@@ -178,6 +184,7 @@ def test_without_a_token_the_same_use_cases_write_to_the_outbox_in_the_var_folde
         reminding.send_reminders(cycle, DEADLINE)
 
     sent = read_outbox(settings.var_dir)
-    assert Counter(r["kind"] for r in sent) == Counter({"request": 5, "reminder": 5})
+    assert Counter(r["kind"] for r in sent) == Counter({"request": 5, "request_file": 5, "reminder": 5})
+    assert all(r["thread_ts"] for r in sent if r["kind"] == "request_file")
     assert {r["target"] for r in sent} == {f"#{key}" for key in DEPARTMENTS}
     assert load_plan(config).measure_label == "事業"

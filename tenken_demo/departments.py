@@ -1,0 +1,84 @@
+"""The demo's departments: each answers its request where it was asked.
+
+With Slack (the project's stand-in as the workspace), a department's clerk posts the filled workbook as a
+reply in the department's request thread, as a person would; tenken's collect stage takes it from there.
+Without Slack (messages in the outbox), files reach the inbox through a bridge that records who sent
+them (tenken.services.collecting.deliver), never by being dropped there anonymously.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from urllib.request import Request, urlopen
+
+from tenken.services import Cycle, collecting
+from tenken.settings import Settings
+from tenken_demo.slack_standin import CONTROL, clerk_of
+
+Arrival = tuple[str, str]  # (department key, path of its file)
+
+
+class Workspace:
+    """The stand-in workspace's people, over its control endpoint (any process can drive them)."""
+
+    def __init__(self, root_url: str):
+        self.root_url = root_url.rstrip("/")
+
+    def post_file(self, user: str, conversation: str, path: Path, thread_ts: str | None = None,
+                  text: str = "") -> dict:
+        payload = {"user": user, "conversation": conversation, "filename": Path(path).name, "text": text,
+                   "content": base64.b64encode(Path(path).read_bytes()).decode("ascii"), "thread_ts": thread_ts}
+        request = Request(f"{self.root_url}{CONTROL}post_file", data=json.dumps(payload).encode("utf-8"),
+                          headers={"Content-Type": "application/json"})
+        with urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        if not answer.get("ok"):
+            raise RuntimeError(f"the stand-in refused the post: {answer}")
+        return answer
+
+
+def request_threads(settings: Settings, fiscal_year: int) -> dict[str, tuple[str, str]]:
+    """Department -> (conversation, ts) of the request it was sent: where its clerk sees it in Slack."""
+    with settings.open_ledger() as ledger:
+        threads = {}
+        for record in ledger.requests(fiscal_year):
+            channel, _, ts = (record.message_ref or "").partition("/")
+            if record.status == "sent" and ts:
+                threads[record.department] = (channel, ts)
+        return threads
+
+
+def reply_in_threads(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace: Workspace) -> int:
+    """Each department's clerk replies in its request thread with its file."""
+    threads = request_threads(settings, fiscal_year)
+    for department, path in arrivals:
+        channel, ts = threads[department]
+        workspace.post_file(clerk_of(department) if not channel.startswith("D") else _dm_user(department, settings),
+                            channel, Path(path), thread_ts=ts, text="記入したファイルを提出します。")
+    return len(arrivals)
+
+
+def _dm_user(department: str, settings: Settings) -> str:
+    """A department addressed as a person ('@name'): that person answers in the bot's DM with them."""
+    from tenken.config import load_directory
+
+    return load_directory(settings.config_dir).department(department).slack.lstrip("@")
+
+
+def deliver_to_inbox(settings: Settings, fiscal_year: int, arrivals: list[Arrival]) -> int:
+    """Each file into the inbox with its sender recorded (what a mail or chat bridge does)."""
+    with Cycle.opened(settings, fiscal_year, sending=False) as cycle:
+        for department, path in arrivals:
+            collecting.deliver(cycle, [path], department, "demo-bridge")
+    return len(arrivals)
+
+
+def submit(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace_url: str | None) -> int:
+    """The day's arrivals: through the Slack threads when there is a workspace, else through the bridge."""
+    if not arrivals:
+        return 0
+    if workspace_url:
+        return reply_in_threads(settings, fiscal_year, arrivals, Workspace(workspace_url))
+    return deliver_to_inbox(settings, fiscal_year, arrivals)
