@@ -53,6 +53,7 @@ import binascii
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -306,8 +307,9 @@ class SlackStandIn:
 
     def _control(self, action: str, body: bytes) -> tuple[int, dict]:
         """The workspace's people, driven over HTTP by another process (the deployed demo's departments):
-        POST /_standin/post_file {user, conversation, filename, content (base64), thread_ts, text} and
-        /_standin/post_reply {user, conversation, text, thread_ts}. Not part of Slack's API."""
+        POST /_standin/post_file {user, conversation, filename, content (base64), thread_ts, text},
+        /_standin/post_reply {user, conversation, text, thread_ts}, /_standin/transcript (the
+        conversations as text) and /_standin/calls (API calls so far, by method). Not part of Slack's API."""
         try:
             given = json.loads(body or b"{}")
             if action == "post_file":
@@ -316,6 +318,8 @@ class SlackStandIn:
                                          text=given.get("text") or "")
             elif action == "transcript":
                 return 200, {"ok": True, "text": self.transcript()}
+            elif action == "calls":
+                return 200, {"ok": True, "calls": dict(Counter(r.method for r in self.requests()))}
             elif action == "post_reply":
                 message = self.post_reply(given["user"], given["conversation"], given["text"],
                                           thread_ts=given.get("thread_ts"))

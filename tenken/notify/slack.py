@@ -95,6 +95,7 @@ class SlackNotifier:
         self._token = token
         self._timeout = timeout
         self._bot_user: str | None = None
+        self._bot_lock = threading.Lock()
 
     def check(self) -> str:
         auth = self._call("auth.test", None, self.client.auth_test)
@@ -164,9 +165,10 @@ class SlackNotifier:
     # ------------------------------------------------------------------ reading what people post
 
     def bot_user_id(self) -> str:
-        if self._bot_user is None:
-            self._bot_user = self._call("auth.test", None, self.client.auth_test).get("user_id") or ""
-        return self._bot_user
+        with self._bot_lock:  # asked by several listing threads at once: one auth.test
+            if self._bot_user is None:
+                self._bot_user = self._call("auth.test", None, self.client.auth_test).get("user_id") or ""
+            return self._bot_user
 
     def posted_files(self, channel: str, oldest: str | None = None) -> list[PostedFile]:
         """Every file people (not the bot) posted in a conversation since `oldest` (a message ts), in

@@ -8,6 +8,8 @@ import logging
 import os
 import shutil
 import stat
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +88,9 @@ def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
             # Answered before it leaves the inbox: if the answer cannot go out now, the next run finds
             # the file again, recognises it (same bytes) and answers it then; nothing is sent twice.
             _answer(cycle, outcome)
+            if outcome.identity_refused:
+                _tell_office(cycle, outcome, f"inbox-{outcome.record.id}",
+                             delivered.origin.user if delivered else "受信フォルダ（送信者の記録なし）", None)
             shutil.move(str(path), str(received / f"{outcome.record.sha256[:12]}-{stored_name(path.name)}"))
         except Exception as exc:  # noqa: BLE001 — one file must never stop the others
             log.exception("taking in %r failed; it stays in the inbox for the next run", path.name)
@@ -134,6 +139,10 @@ def _who() -> str:
 # ---------------------------------------------------------------------------------- Slack
 
 
+FETCHERS = 8  # Slack calls in flight at once (listing, files.info, download, permalink)
+AHEAD = 16  # files fetched ahead of the one being taken in (bounds the bytes held: 16 × the size limit)
+
+
 def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     """Take in every file people posted in the departments' request conversations since each request
     (top-level messages and every thread), once per Slack file, and answer in the file's thread.
@@ -141,35 +150,64 @@ def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeRep
     Identity comes from the conversation: a file counts for the department whose request went to that
     conversation (a conversation several departments share: for the one that lists the poster among
     its `submitters`). The file must also carry that department's submission token.
+
+    Slack is read by a few threads at once (listing every conversation, then fetching files a little
+    ahead of intake); claims, intake, the ledger and the answers happen in this thread, in order.
     """
     report = report if report is not None else IntakeReport()
     slack = cycle.notifier
     if not hasattr(slack, "posted_files"):
         return report  # no Slack: departments' files come through the inbox
-    conversations = _request_conversations(cycle, slack)
+    conversations = _request_conversations(cycle, slack, report)
     if not conversations:
         return report
+    year = cycle.fiscal_year
     intake = intake_for(cycle, cycle.folder("answers"), SLACK)
-    for channel, asked in conversations.items():
-        try:
-            posted = slack.posted_files(channel, min(ts for _, ts in asked))
-        except NotificationError as exc:
-            log.error("listing Slack conversation %s failed: %s", channel, exc)
-            report.failed.append({"file": f"Slack {channel}", "error": printable(str(exc))[:500]})
-            continue
-        for posted_file in posted:
+    taken = {a.ref for a in cycle.ledger.arrivals(year, SLACK) if a.status == "taken"}
+    with ThreadPoolExecutor(FETCHERS, thread_name_prefix="slack-read") as pool:
+        listings = {channel: pool.submit(slack.posted_files, channel, min(ts for _, ts in asked))
+                    for channel, asked in conversations.items()}
+        claimed = []
+        for channel, asked in conversations.items():
             try:
-                outcome = _take_slack_file(cycle, slack, intake, posted_file, [d for d, _ in asked])
-            except Exception as exc:  # noqa: BLE001 — one file must never stop the others
-                log.exception("taking in Slack file %s failed; the next run tries again", posted_file.id)
-                report.failed.append({"file": shown_name(posted_file.name), "error": printable(str(exc))[:500]})
+                posted = listings[channel].result()
+            except NotificationError as exc:
+                log.error("listing Slack conversation %s failed: %s", channel, exc)
+                report.failed.append({"file": f"Slack {channel}", "error": printable(str(exc))[:500]})
                 continue
-            if outcome is not None:
-                _report(report, outcome, SLACK)
+            for posted_file in posted:
+                if posted_file.id in taken:
+                    continue
+                try:
+                    arrival = _claim(cycle, posted_file, [d for d, _ in asked])
+                except Exception as exc:  # noqa: BLE001 — one file must never stop the others
+                    _failed(report, posted_file, exc)
+                    continue
+                if arrival.status != "taken":
+                    claimed.append((posted_file, arrival))
+        limit = intake.limits.max_file_bytes + 1
+        fetching = deque()
+        for index, (posted_file, arrival) in enumerate(claimed):
+            while len(fetching) <= AHEAD and index + len(fetching) < len(claimed):
+                ahead = claimed[index + len(fetching)][0]
+                fetching.append(pool.submit(_fetch, slack, ahead, limit))
+            fetched = fetching.popleft()
+            try:
+                outcome = _take_slack_file(cycle, intake, posted_file, arrival, fetched.result())
+            except Exception as exc:  # noqa: BLE001 — one file must never stop the others
+                _failed(report, posted_file, exc)
+                continue
+            _report(report, outcome, SLACK)
     return report
 
 
-def _request_conversations(cycle: Cycle, slack) -> dict[str, list[tuple[str, str]]]:
+def _failed(report: IntakeReport, posted_file, exc: Exception) -> None:
+    log.error("taking in Slack file %s failed (the next run tries again): %s", posted_file.id, exc,
+              exc_info=not isinstance(exc, NotificationError))
+    report.failed.append({"file": shown_name(posted_file.name), "error": printable(str(exc))[:500]})
+
+
+def _request_conversations(cycle: Cycle, slack, report: IntakeReport) -> dict[str, list[tuple[str, str]]]:
     """Conversation ID -> [(department, ts of its request)] for every request sent."""
     conversations: dict[str, list[tuple[str, str]]] = {}
     for record in cycle.ledger.requests(cycle.fiscal_year):
@@ -177,7 +215,11 @@ def _request_conversations(cycle: Cycle, slack) -> dict[str, list[tuple[str, str
             continue
         channel, _, ts = (record.message_ref or "").partition("/")
         if not ts:  # sent as an upload only (before requests started threads): since the claim
-            channel, ts = slack.channel_for(record.recipient), f"{record.claimed_at.timestamp():.6f}"
+            try:
+                channel, ts = slack.channel_for(record.recipient), f"{record.claimed_at.timestamp():.6f}"
+            except NotificationError as exc:
+                report.failed.append({"file": f"Slack {printable(record.recipient)}", "error": printable(str(exc))[:500]})
+                continue
         conversations.setdefault(channel, []).append((record.department, ts))
     return conversations
 
@@ -194,27 +236,32 @@ def _department_of(cycle: Cycle, posted_file, asked: list[str]) -> str | None:
     return mine[0] if len(mine) == 1 else None
 
 
-def _take_slack_file(cycle: Cycle, slack, intake: Intake, posted_file, asked: list[str]) -> IntakeOutcome | None:
-    """Claim, download, take in, record and answer one posted file; None when it was taken in before."""
-    year, ledger = cycle.fiscal_year, cycle.ledger
-    arrival = ledger.claim_arrival(
-        year, SLACK, posted_file.id, file_name=printable(posted_file.name)[:500], recorded_by="collect",
+def _claim(cycle: Cycle, posted_file, asked: list[str]) -> ArrivalRecord:
+    """The file's claim in the ledger (made now, or found: the first claim's word on the sender counts)."""
+    return cycle.ledger.claim_arrival(
+        cycle.fiscal_year, SLACK, posted_file.id, file_name=printable(posted_file.name)[:500], recorded_by="collect",
         department=_department_of(cycle, posted_file, asked),
         origin=Origin(posted_file.user, posted_file.channel, posted_file.ts), thread_ts=posted_file.thread)
-    if arrival.status == "taken":
-        return None
-    # A claim without "taken" is a run that stopped before recording: take it in again; the ledger
-    # knows the bytes (per sender), so a second version is never made.
+
+
+def _fetch(slack, posted_file, max_bytes: int) -> tuple[dict, bytes, str | None]:
+    """files.info, the bytes (at most max_bytes of them) and the message's permalink."""
     info = slack.file_info(posted_file.id)
-    limit = intake.limits.max_file_bytes
     url = info.get("url_private_download") or info.get("url_private")
-    data = slack.download(url, limit + 1) if url else b""
-    permalink = slack.permalink(posted_file.channel, posted_file.ts)
+    data = slack.download(url, max_bytes) if url else b""
+    return info, data, slack.permalink(posted_file.channel, posted_file.ts)
+
+
+def _take_slack_file(cycle: Cycle, intake: Intake, posted_file, arrival: ArrivalRecord,
+                     fetched: tuple[dict, bytes, str | None]) -> IntakeOutcome:
+    """Take in, record and answer one claimed file. A claim without "taken" may be a run that stopped
+    before recording: the ledger knows the bytes (per sender), so taking it in again makes no version."""
+    info, data, permalink = fetched
     origin = Origin(posted_file.user, posted_file.channel, posted_file.ts, permalink)
-    outcome = intake.submit_bytes(data, str(info.get("name") or posted_file.name), permalink or url or posted_file.id,
-                                  sender=arrival.department, origin=origin, size=int(info.get("size") or len(data)),
-                                  no_sender=NOT_REGISTERED)
-    ledger.mark_arrival_taken(year, SLACK, posted_file.id, outcome.record.id)
+    outcome = intake.submit_bytes(data, str(info.get("name") or posted_file.name),
+                                  permalink or info.get("url_private") or posted_file.id, sender=arrival.department,
+                                  origin=origin, size=int(info.get("size") or len(data)), no_sender=NOT_REGISTERED)
+    cycle.ledger.mark_arrival_taken(cycle.fiscal_year, SLACK, posted_file.id, outcome.record.id)
     _answer(cycle, outcome, reply_to=(posted_file.channel, posted_file.thread), ref=posted_file.id)
     if outcome.identity_refused:
         _tell_office(cycle, outcome, posted_file.id, posted_file.user, permalink)

@@ -152,3 +152,35 @@ def test_the_cycle_keeps_its_deadline(any_ledger):
     any_ledger.open_cycle(YEAR)
     assert any_ledger.cycle(YEAR).deadline == date(2021, 4, 30)
     assert any_ledger.cycle(2021) is None
+
+
+def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger_url):
+    from alembic import command as alembic_command
+    from sqlalchemy import text
+
+    from tenken.ledger import engine as ledger_engine
+
+    engine = ledger_engine.make_engine(ledger_url)
+    with engine.connect().execution_options(**{ledger_engine.WRITE: True}) as connection, connection.begin():
+        config = ledger_engine._config()
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "0001")
+        connection.execute(text("INSERT INTO cycles (id, fiscal_year, plan_name, opened_at) "
+                                "VALUES (1, :y, 'p', '2021-04-15 00:00:00')"), {"y": YEAR})
+        connection.execute(text("INSERT INTO files (sha256, size, content, stored_at) "
+                                "VALUES (:s, 1, :c, '2021-05-20 00:00:00')"), {"s": "a" * 64, "c": b"x"})
+        connection.execute(text(
+            "INSERT INTO submissions (id, cycle_id, sha256, department, status, version, received_at, file_name, "
+            "source, channel, sender, file_format) VALUES (1, 1, :s, 'tourism', 'accepted', 1, "
+            "'2021-05-20 00:00:00', 'f.xlsx', '/inbox/f.xlsx', 'inbox', NULL, 'xlsx')"), {"s": "a" * 64})
+    engine.dispose()
+
+    with Ledger.open(ledger_url) as upgraded:
+        with upgraded.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0002"
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        [kept] = upgraded.submissions(YEAR)
+        assert (kept.department, kept.version, kept.origin.user) == ("tourism", 1, None)
+        # What 0002 is for: the same bytes from another department are a record of their own (refused).
+        other = upgraded.store_submission(submission("a", department="agriculture-policy", accepted=False))
+        assert not other.duplicate and other.id != kept.id
