@@ -7,10 +7,11 @@ from prefect.runtime import flow_run
 from flows import settings_for, year_or_last_closed
 from flows.publish import publish
 from flows.review import ReviewDecision
+from flows.hooks import HOOKS
 from tasks import cycle as steps
 
 
-@flow(name="compile-and-review", log_prints=True)
+@flow(name="compile-and-review", log_prints=True, **HOOKS)
 def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = None,
                        publish_on_approval: bool = True) -> dict:
     """Rate, render the draft, show it to reviewers and wait for their decision; repeat until approved.

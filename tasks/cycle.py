@@ -14,10 +14,30 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tenken.services import Cycle
-from tenken.services import collecting, compiling, opening, publishing, reminding, reviewing
+from tenken.services import collecting, compiling, opening, preflight, publishing, reminding, reviewing, run_notices
 from tenken.settings import Settings
 
 side_effect = task(cache_policy=NO_CACHE, retries=0)
+
+
+@task(cache_policy=NO_CACHE, retries=0)
+def check_ready(settings: Settings, fiscal_year: int, strict: bool = False) -> dict:
+    """The preflight at the start of a stage: strict (open-cycle) fails the run with the list of what is
+    missing; otherwise the findings are logged as warnings."""
+    checked = preflight.require(settings, fiscal_year) if strict else preflight.preflight(settings, fiscal_year)
+    logger = get_run_logger()
+    for finding in checked.findings:
+        (logger.error if finding.severity == "error" else logger.warning)("preflight: %s", finding.text)
+    return checked.to_dict()
+
+
+@side_effect
+def report_preflight(settings: Settings, fiscal_year: int, today: date) -> dict:
+    checked = preflight.preflight(settings, fiscal_year)
+    told = run_notices.report_preflight(settings, checked, today.isoformat())
+    get_run_logger().info("preflight FY%s: %s (office told: %s)\n%s", fiscal_year, "ok" if checked.ok else "NOT READY",
+                          told, checked.text())
+    return {**checked.to_dict(), "office_told": told}
 
 
 @side_effect

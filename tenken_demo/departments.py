@@ -39,6 +39,14 @@ class Workspace:
         return answer
 
 
+    def control(self, action: str, **given) -> dict:
+        """Another control action of the stand-in (slow, messages, calls, transcript)."""
+        request = Request(f"{self.root_url}{CONTROL}{action}", data=json.dumps(given).encode("utf-8"),
+                          headers={"Content-Type": "application/json"})
+        with urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+
 def request_threads(settings: Settings, fiscal_year: int) -> dict[str, tuple[str, str]]:
     """Department -> (conversation, ts) of the request it was sent: where its clerk sees it in Slack."""
     with settings.open_ledger() as ledger:

@@ -174,6 +174,7 @@ class SlackStandIn:
         self._requests: list[RecordedRequest] = []
         self._downloads: list[RecordedRequest] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._delays: dict[str, float] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for name in channels:
@@ -309,7 +310,8 @@ class SlackStandIn:
         """The workspace's people, driven over HTTP by another process (the deployed demo's departments):
         POST /_standin/post_file {user, conversation, filename, content (base64), thread_ts, text},
         /_standin/post_reply {user, conversation, text, thread_ts}, /_standin/transcript (the
-        conversations as text) and /_standin/calls (API calls so far, by method). Not part of Slack's API."""
+        conversations as text), /_standin/messages (every message), /_standin/calls (API calls so far,
+        by method) and /_standin/slow {method, seconds}. Not part of Slack's API."""
         try:
             given = json.loads(body or b"{}")
             if action == "post_file":
@@ -318,6 +320,14 @@ class SlackStandIn:
                                          text=given.get("text") or "")
             elif action == "transcript":
                 return 200, {"ok": True, "text": self.transcript()}
+            elif action == "slow":
+                self.slow(given["method"], float(given["seconds"]))
+                return 200, {"ok": True}
+            elif action == "messages":
+                return 200, {"ok": True, "messages": [
+                    {"conversation": m.conversation, "channel": m.channel, "ts": m.ts, "thread_ts": m.thread_ts,
+                     "key": m.key, "kind": ((m.metadata or {}).get("event_payload") or {}).get("kind"),
+                     "text": m.text, "user": m.user, "files": list(m.files)} for m in self.messages]}
             elif action == "calls":
                 return 200, {"ok": True, "calls": dict(Counter(r.method for r in self.requests()))}
             elif action == "post_reply":
@@ -365,6 +375,12 @@ class SlackStandIn:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._delays.clear()
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Every call of `method` from now on is answered `seconds` late (0: on time again)."""
+        with self._lock:
+            self._delays[method] = seconds
 
     def _script(self, method: str, after: int, fault: _Fault) -> None:
         with self._lock:
@@ -767,6 +783,8 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, "text/plain", b"not found")
                 return
             fault = standin._next_fault(method)
+            if delay := standin._delays.get(method):
+                time.sleep(delay)
             record = RecordedRequest(method, params, headers, body, time.time(), fault.kind if fault else None)
             with standin._lock:
                 standin._requests.append(record)

@@ -146,9 +146,13 @@ def intake(
         raise typer.Exit(1)
 
 
+from tenken.cli.stage_commands import TodayOption as STATUS_TODAY  # the --today of `remind`
+
 STATUS_COLUMNS = ["department", "name", "status", "versions", "latest_version", "latest_received_at",
-                  "rejected", "last_received_at"]
+                  "rejected", "last_received_at", "reminders"]
 STATUS_LABEL = {"submitted": "提出済み", "rejected": "差戻し中", "missing": "未提出"}
+STATUS_NO_HISTORY = "Prefect に接続できないため、実行履歴は表示できません"
+STATUS_WHO = {"department": "所属", "reviewer": "確認者", "office": "事務局"}
 
 
 @app.command()
@@ -157,21 +161,34 @@ def status(
     year: YearOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    today: STATUS_TODAY = None,
     config: ConfigOption = None,
     db: DbOption = None,
     var: VarOption = None,
 ) -> None:
-    """Who has submitted, who is missing, and when each latest version arrived."""
+    """Where the cycle stands (its stage and who it waits for), who has submitted, who is missing and when each
+    latest version arrived, and the last run of each Prefect deployment (when the Prefect API answers)."""
+    from datetime import date
+
     from tenken.core.wareki import wareki_date, wareki_year
     from tenken.csvsafe import to_csv
+    from tenken.files import printable
     from tenken.services import Cycle
+    from tenken.services.progress import cycle_progress, deployment_runs, read_facts
     from tenken.workbook.layout import departments_on_form
 
+    day = today.date() if today else date.today()
     with Cycle.opened(settings(config, db, var), year, sending=False) as cycle:
-        plan, recorded = cycle.plan, cycle.ledger.cycle(year)
-        known = cycle.ledger.department_status(year)
+        plan, asked = cycle.plan, departments_on_form(cycle.plan, year)
+        facts = read_facts(cycle.ledger, year)
+        where = cycle_progress(facts, plan, cycle.config, asked, day)
+    known = facts.departments
+    sent = {}
+    for reminder in facts.reminders:
+        if reminder.status == "sent":
+            sent[reminder.department] = sent.get(reminder.department, 0) + 1
     rows = []
-    for key in departments_on_form(plan, year):
+    for key in asked:
         entry = known.get(key)
         latest = entry.latest if entry else None
         state = "submitted" if latest else ("rejected" if entry else "missing")
@@ -180,24 +197,64 @@ def status(
                      "latest_version": latest.version if latest else None,
                      "latest_received_at": latest.received_at.isoformat() if latest else None,
                      "rejected": entry.rejected if entry else 0,
-                     "last_received_at": entry.last_received_at.isoformat() if entry else None})
-    if as_json:
-        write_stdout(json.dumps({"fiscal_year": year, "deadline": recorded.deadline.isoformat()
-                                 if recorded and recorded.deadline else None, "departments": rows},
-                                ensure_ascii=False, indent=2))
-        return
+                     "last_received_at": entry.last_received_at.isoformat() if entry else None,
+                     "reminders": sent.get(key, 0)})
     if as_csv:
         write_stdout(to_csv(STATUS_COLUMNS, ([r[c] for c in STATUS_COLUMNS] for r in rows)))
         return
+    runs = deployment_runs()
+    deadline = where.stage.deadline
+    if as_json:
+        write_stdout(json.dumps({"fiscal_year": year, "deadline": deadline.isoformat() if deadline else None,
+                                 **where.to_dict(), "departments": rows,
+                                 "runs": None if runs is None else [r.to_dict() for r in runs]},
+                                ensure_ascii=False, indent=2))
+        return
+    stage = where.stage
     submitted = sum(r["status"] == "submitted" for r in rows)
-    deadline = f"（提出期限 {wareki_date(recorded.deadline)}）" if recorded and recorded.deadline else ""
-    lines = [f"{wareki_year(year)} 提出状況{deadline}",
-             f"提出済み {submitted} / {len(rows)}所属、未提出 {len(rows) - submitted}所属", "",
-             f"{_pad('所属', 32)}{_pad('状況', 10)}{'版':>3}  {_pad('最新版の受付（日本時間）', 26)}差戻し"]
+    shown = f"（提出期限 {wareki_date(deadline)}）" if deadline else ""
+    detail = ""
+    if stage.key == "overdue":
+        detail = f" — 期限から{stage.days_overdue}日経過"
+    elif stage.key == "published" and stage.publication:
+        published = stage.publication
+        detail = f" — 第{published.version}版 {_local(published.published_at)} {printable(published.target)}"
+    elif stage.since:
+        detail = f" — {_local(stage.since)}から"
+    lines = [f"{wareki_year(year)} 提出状況{shown}",
+             f"段階: {stage.label}{detail}（{stage.key}、{day.isoformat()} 現在）",
+             f"提出済み {submitted} / {len(rows)}所属、未提出 {len(rows) - submitted}所属"]
+    if where.waiting:
+        lines += ["", "待っている相手:"]
+    for w in where.waiting:
+        if w.who == "department":
+            reminded = f"督促 {w.reminders}回" + (f"（最終 {w.last_reminder}、{_local(w.last_reminder_at)}）"
+                                                   if w.last_reminder else "")
+            lines.append(f"  {_pad(w.name, 32)}{_pad(w.reason, 24)}{reminded}")
+        else:
+            since = f"（{_local(w.since)}から）" if w.since else ""
+            who = STATUS_WHO[w.who] if w.who == "office" else f"{STATUS_WHO[w.who]} {printable(w.name)}"
+            lines.append(f"  {who}: {printable(w.reason)[:200]}{since}")
+    lines += ["", f"{_pad('所属', 32)}{_pad('状況', 10)}{'版':>3}  {_pad('最新版の受付（日本時間）', 26)}差戻し  督促"]
     for r in rows:
         received = _local(datetime.fromisoformat(r["latest_received_at"])) if r["latest_received_at"] else "—"
         lines.append(f"{_pad(r['name'], 32)}{_pad(STATUS_LABEL[r['status']], 10)}{r['versions']:>3}  "
-                     f"{_pad(received, 26)}{r['rejected']:>4}")
+                     f"{_pad(received, 26)}{r['rejected']:>4}  {r['reminders']:>4}")
+    lines += ["", "実行履歴（Prefect、日本時間）:" if runs is not None else STATUS_NO_HISTORY]
+    for run in runs or []:
+        last, success = run.last, run.last_success
+        if last is None:
+            lines.append(f"  {_pad(run.full_name, 46)}実行なし")
+            continue
+        lines.append(f"  {_pad(run.full_name, 46)}最終 {_pad(last.state_name, 10)}{_local(last.when)}  "
+                     f"{last.url or ''}".rstrip())
+        if last.message and last.state_type in ("FAILED", "CRASHED"):
+            lines.append(f"  {_pad('', 46)}  {printable(last.message)[:100]}")
+        if success is not None and success.id != last.id:
+            lines.append(f"  {_pad('', 46)}成功 {_pad(success.state_name, 10)}{_local(success.when)}  "
+                         f"{success.url or ''}".rstrip())
+        elif success is None:
+            lines.append(f"  {_pad('', 46)}成功した実行なし")
     write_stdout("\n".join(lines))
 
 

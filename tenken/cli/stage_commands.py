@@ -25,12 +25,16 @@ TodayOption = Annotated[
 @app.command("open")
 @domain_errors
 def open_(year: YearOption, config: ConfigOption = None, db: DbOption = None, var: VarOption = None) -> None:
-    """Open the cycle: record it, write each department's request workbook and send it (once)."""
+    """Open the cycle: record it, write each department's request workbook and send it (once). A cycle the
+    preflight (`tenken check`) finds not ready is not opened: the list is printed and nothing is recorded."""
     from tenken.core.wareki import wareki_date, wareki_year
     from tenken.services import Cycle
     from tenken.services.opening import open_cycle, send_requests
+    from tenken.services.preflight import require
 
-    with Cycle.opened(settings(config, db, var), year) as cycle:
+    resolved = settings(config, db, var)
+    require(resolved, year)
+    with Cycle.opened(resolved, year) as cycle:
         workbooks = open_cycle(cycle)
         sent = send_requests(cycle, workbooks)
         where, deadline = cycle.folder("requests"), cycle.deadline

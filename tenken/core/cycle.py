@@ -61,3 +61,9 @@ def fiscal_year_closed_before(day: date) -> int:
     one in February 2022 (FY2021 has not closed yet).
     """
     return day.year - 2 if day.month < 4 else day.year - 1
+
+
+def fiscal_year_in_progress(day: date) -> int:
+    """The fiscal year `day` falls in (FY N: 1 April N to 31 March N+1): the one a March preflight
+    prepares, since its cycle opens in April."""
+    return day.year if day.month >= 4 else day.year - 1

@@ -27,6 +27,11 @@ VALID = {
     "sender_refused": dict(department="観光課", filename="観光課.xlsx", sender="U0TOURISM", reasons=["提出用コードが一致しません"],
                            received_at=datetime(2021, 5, 20, 14, 5, tzinfo=timezone(timedelta(hours=9))),
                            link="https://slack.example/archives/C1/p1"),
+    "run_failed": dict(flow="open-cycle", run="brave-fox", error="PreflightFailed: 目標がありません",
+                       details=["・【要対応】施策 73件"], run_url="http://127.0.0.1:4200/runs/flow-run/1", crashed=False),
+    "run_resolved": dict(flow="open-cycle", run="calm-owl", run_url="http://127.0.0.1:4200/runs/flow-run/2",
+                         failures=2),
+    "preflight": dict(ok=False, findings=["【要対応】令和3年度の目標がありません"]),
     "review_request": dict(round=1, draft_url="https://reports.example.jp/2020/draft.pdf",
                            run_url="http://127.0.0.1:4200/runs/flow-run/1234", missing_departments=["観光課"],
                            discrepancy_count=4),
@@ -200,6 +205,10 @@ def test_injected_mentions_links_and_ampersands_are_escaped_in_every_value(kind)
         hostile["missing_departments"] = [HOSTILE]
     if kind == "sender_refused":
         hostile["reasons"] = [HOSTILE]
+    if kind == "run_failed":
+        hostile["details"] = [HOSTILE]
+    if kind == "preflight":
+        hostile["findings"] = [HOSTILE]
     text = message(kind, **hostile)
 
     assert "<!channel>" not in text and "<http://evil" not in text and "<@U12345>" not in text
@@ -267,3 +276,12 @@ def test_requests_and_reminders_say_how_to_submit_and_where():
 def test_the_office_hears_who_was_refused_with_a_mention_only_for_a_slack_user_id():
     assert "<@U0TOURISM> が提出したファイル" in message("sender_refused")
     assert "<@" not in message("sender_refused", sender="someone@example.jp")
+
+
+def test_a_crashed_run_and_a_failed_one_say_which_and_link_the_run():
+    crashed = message("run_failed", crashed=True)
+    failed = message("run_failed")
+    assert "異常終了しました" in crashed and "失敗しました" in failed
+    assert "<http://127.0.0.1:4200/runs/flow-run/1|Prefect で開く>" in failed
+    assert "エラー：PreflightFailed: 目標がありません" in failed and "・【要対応】施策 73件" in failed
+    assert "（2回）" in message("run_resolved") and "（" not in message("run_resolved", failures=1).split("は、")[1][:8]
