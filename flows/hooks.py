@@ -1,22 +1,20 @@
 """State hooks every tenken flow carries: the office hears of each failed or crashed run (with its UI
 link and the error), and of the run of the same flow that completes after it.
 
-A crash (the run's process killed, the machine gone) cannot run hooks in that process; Prefect's
-process worker runs `on_crashed` hooks itself when the process it started exits without a final
-state (prefect/runner/_flow_run_executor.py), so the office hears of that too. The notices are
-claimed in the ledger: a hook that runs twice sends once.
+A crash (the run's process killed) cannot run hooks in that process; Prefect's process worker runs
+`on_crashed` hooks itself when the process it started exits without a final state
+(prefect/runner/_flow_run_executor.py). When the worker is gone too, the automations of
+flows/automations.py mark the silent run Crashed and start `run-problem`, which sends the same
+notice. The notices are claimed in the ledger: whichever path runs first sends, once.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from flows import settings_for
-from tenken.core.cycle import fiscal_year_closed_before, fiscal_year_in_progress
 
 log = logging.getLogger(__name__)
-PREPARES_NEXT = {"preflight"}  # flows whose default year is the one in progress, not the last closed
 
 
 def run_url(flow_run_id) -> str | None:
@@ -26,34 +24,26 @@ def run_url(flow_run_id) -> str | None:
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
 
 
-def fiscal_year_of(flow_name: str, parameters: dict) -> int:
-    """The year the run was about, as the flow itself derives it."""
-    if parameters.get("fiscal_year"):
-        return int(parameters["fiscal_year"])
-    day = parameters.get("today")
-    day = date.fromisoformat(str(day)) if day else date.today()
-    return fiscal_year_in_progress(day) if flow_name in PREPARES_NEXT else fiscal_year_closed_before(day)
-
-
 def on_problem(flow, flow_run, state) -> None:
-    from tenken.services.run_notices import notify_run_problem
+    from tenken.services import run_notices
 
     parameters = dict(flow_run.parameters or {})
     try:
-        notify_run_problem(settings_for(parameters.get("config_dir")), fiscal_year_of(flow.name, parameters),
-                           flow.name, str(flow_run.id), flow_run.name, run_url(flow_run.id), state.is_crashed(),
-                           state.message or "")
+        run_notices.notify_run_problem(
+            settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow.name, parameters), flow.name,
+            str(flow_run.id), flow_run.name, run_url(flow_run.id), state.is_crashed(), state.message or "")
     except Exception:  # noqa: BLE001 — a hook must not hide the run's own failure
         log.exception("the office could not be told that run %s of %s failed", flow_run.name, flow.name)
 
 
 def on_completed(flow, flow_run, state) -> None:
-    from tenken.services.run_notices import notify_run_resolved
+    from tenken.services import run_notices
 
     parameters = dict(flow_run.parameters or {})
     try:
-        notify_run_resolved(settings_for(parameters.get("config_dir")), fiscal_year_of(flow.name, parameters),
-                            flow.name, flow_run.name, run_url(flow_run.id))
+        run_notices.notify_run_resolved(
+            settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow.name, parameters), flow.name,
+            flow_run.name, run_url(flow_run.id))
     except Exception:  # noqa: BLE001
         log.exception("the office could not be told that %s completed again", flow.name)
 

@@ -76,12 +76,17 @@ start() {
     export SLACK_BOT_TOKEN=xoxb-standin-token TENKEN_SLACK_BASE_URL=http://127.0.0.1:$SLACK_PORT/api/
     echo "Slack: stand-in (not Slack) at http://127.0.0.1:$SLACK_PORT/ — set SLACK_BOT_TOKEN to use a real workspace"
   fi
+  # Flow runs beat every 30 s (Prefect's minimum; its default is 180): the automation of flows/automations.py
+  # marks a run Crashed after three missed beats, so a killed worker is noticed within 90 s.
+  export PREFECT_FLOWS_HEARTBEAT_FREQUENCY=${PREFECT_FLOWS_HEARTBEAT_FREQUENCY:-30}
   TENKEN_VAR_DIR=$VAR TENKEN_REVIEW_POLL_SECONDS=${TENKEN_REVIEW_POLL_SECONDS:-2} \
     PREFECT_WORKER_QUERY_SECONDS=1 PREFECT_WORKER_PREFETCH_SECONDS=5 \
     launch worker "$BIN/prefect" worker start --pool tenken --type process --name "tenken-$(hostname)"
   "$BIN/prefect" --no-prompt deploy --prefect-file deployments.yaml --all >"$RUN/deploy.log" 2>&1 \
     || { cat "$RUN/deploy.log" >&2; return 1; }
   echo "deployments: $(grep -c 'View Deployment in UI' "$RUN/deploy.log" || true) deployed (log $RUN/deploy.log)"
+  "$BIN/python" -m flows.automations >"$RUN/automations.log" 2>&1 || { cat "$RUN/automations.log" >&2; return 1; }
+  echo "automations: $(grep -c '^automation:' "$RUN/automations.log") (flows/automations.py)"
   launch site "$BIN/python" -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$SITE"
   wait_for "http://127.0.0.1:$SITE_PORT/" 20
   echo "Prefect UI: $PREFECT_UI_URL   site: http://127.0.0.1:$SITE_PORT/"

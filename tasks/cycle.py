@@ -123,3 +123,25 @@ def publish_final(settings: Settings, fiscal_year: int, published_on: datetime |
 def review_form(settings: Settings, fiscal_year: int, compiled: compiling.Compiled) -> reviewing.ReviewForm:
     with Cycle.opened(settings, fiscal_year, sending=False) as cycle:
         return reviewing.review_form(cycle, compiled)
+
+
+@side_effect
+def tell_office_of_crash(flow_run_id: str) -> bool:
+    """The office's notice of a crashed run, from what the Prefect API knows of it (the same notice the
+    flow's on_crashed hook sends when a worker saw the crash: claimed once in the ledger)."""
+    from prefect import get_client
+    from prefect.settings import PREFECT_UI_URL
+
+    from flows import settings_for  # the run's own settings, as its flow resolved them
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        flow_name = client.read_flow(run.flow_id).name
+    parameters = dict(run.parameters or {})
+    ui = PREFECT_UI_URL.value()
+    told = run_notices.notify_run_problem(
+        settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow_name, parameters), flow_name,
+        str(run.id), run.name, f"{ui.rstrip('/')}/runs/flow-run/{run.id}" if ui else None, True,
+        (run.state.message if run.state else "") or "")
+    get_run_logger().info("office told of crashed run %s of %s: %s", run.name, flow_name, told)
+    return told

@@ -9,8 +9,10 @@ hook that runs twice sends once.
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from tenken.config import load_cycle_settings, load_plan
+from tenken.core.cycle import fiscal_year_closed_before, fiscal_year_in_progress
 from tenken.notify import render
 from tenken.services.dispatch import Dispatcher, Outgoing
 from tenken.services.preflight import Preflight
@@ -19,6 +21,18 @@ from tenken.settings import Settings
 log = logging.getLogger(__name__)
 FAILED, RESOLVED, PREFLIGHT = "run-failed", "run-resolved", "preflight"
 DETAIL_LINES = 30
+
+
+PREPARES_NEXT = {"preflight"}  # flows whose default year is the one in progress, not the last closed
+
+
+def fiscal_year_of(flow_name: str, parameters: dict, today: date | None = None) -> int:
+    """The year a run of a tenken flow was about, as the flow itself derives it from its parameters."""
+    if parameters.get("fiscal_year"):
+        return int(parameters["fiscal_year"])
+    day = parameters.get("today") or today or date.today()
+    day = date.fromisoformat(str(day)) if not isinstance(day, date) else day
+    return fiscal_year_in_progress(day) if flow_name in PREPARES_NEXT else fiscal_year_closed_before(day)
 
 
 def _office(settings: Settings):

@@ -87,3 +87,38 @@ def wait_for_state_type(flow_run_id, wanted, timeout: float = 120):
                 return run.state
             time.sleep(0.5)
     raise AssertionError(f"flow run {flow_run_id} not {wanted} after {timeout} s (last: {run.state})")
+
+
+def test_a_run_whose_worker_is_killed_is_marked_crashed_by_the_automation_and_the_office_is_told(stack):
+    """No worker left to see the crash: the run falls silent, the automation marks it Crashed after three
+    missed heartbeats (30 s each on this stack) and starts run-problem on the restarted worker."""
+    workspace = Workspace(stack.workspace_url)
+    workspace.control("slow", method="chat.postMessage", seconds=0.5)
+    parameters = {"fiscal_year": 2020, "config_dir": str(stack.config), "today": "2021-05-24"}
+    silent = run_deployment("collect-and-remind/daily-collect-and-remind", parameters=parameters, timeout=0,
+                            _sync=True)
+
+    def reminded() -> int:
+        with Ledger.open(stack.ledger_url) as ledger:
+            return sum(r.status == "sent" for r in ledger.reminders(2020))
+
+    wait_until(lambda: reminded() >= 3, 180, "three reminders sent")
+    worker = int((stack.tmp / "run" / "worker.pid").read_text())
+    family = [worker]
+    while (below := [c for p in family for c in children(p) if c not in family]):
+        family += below
+    for pid in family:  # the worker and every process it started: nobody is left to report
+        os.kill(pid, signal.SIGKILL)
+    workspace.control("slow", method="chat.postMessage", seconds=0)
+    stack.run("start")  # the worker comes back (as its service manager would restart it); the run stays orphaned
+
+    state = wait_for_state_type(silent.id, {StateType.CRASHED}, timeout=240)
+    assert "生存通知" in (state.message or "")
+
+    def office_told():
+        messages = workspace.control("messages")["messages"]
+        return [m for m in messages if m["conversation"] == "#tenken-office" and m["kind"] == "run-failed"
+                and f"/runs/flow-run/{silent.id}" in m["text"]]
+
+    [told] = wait_until(office_told, 180, "the office told of the silent run")
+    assert "collect-and-remind" in told["text"] and "異常終了" in told["text"]

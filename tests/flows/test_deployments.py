@@ -55,3 +55,20 @@ def test_the_yearly_deployment_opens_the_cycle_in_april():
 def test_deployed_flows_take_no_required_parameters_so_schedules_can_start_them():
     for deployment in DEPLOYMENTS:
         assert not load(deployment["entrypoint"]).parameters.required, deployment["name"]
+
+
+def test_the_automations_watch_every_tenken_flow_and_report_crashes_through_the_deployed_run_problem_flow():
+    from uuid import uuid4
+
+    from flows.automations import TENKEN_FLOWS, automations
+
+    deployed = {load(d["entrypoint"]).name: d["name"] for d in DEPLOYMENTS}
+    assert set(TENKEN_FLOWS) == set(deployed) - {"run-problem"}, "every flow that can crash is watched"
+    assert deployed["run-problem"] == "run-problem"
+    target = uuid4()
+    silent, to_office = automations(target, heartbeat_seconds=30)
+    assert silent.trigger.within.total_seconds() == 90 and silent.trigger.posture == "Proactive"
+    assert silent.actions[0].state == "CRASHED"
+    assert to_office.trigger.expect == {"prefect.flow-run.Crashed"}
+    assert to_office.actions[0].deployment_id == target
+    assert to_office.actions[0].parameters["flow_run_id"]["template"] == "{{ flow_run.id }}"
