@@ -46,15 +46,45 @@ class Stack:
                     # The tests trigger every run themselves; the scheduler would only add writers that
                     # contend for the server's SQLite file with the resume the tests are waiting on.
                     "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
-        # TENKEN_DATABASE_URL and PREFECT_API_DATABASE_CONNECTION_URL pass through: scripts/postgres-suite.sh
-        # runs these tests again with both on PostgreSQL.
+        # PREFECT_API_DATABASE_CONNECTION_URL passes through, and TENKEN_DATABASE_URL names the server of a
+        # fresh ledger (below): scripts/postgres-suite.sh runs these tests again with both on PostgreSQL.
         self.env.pop("SLACK_BOT_TOKEN", None)
-        self.ledger_url = os.environ.get("TENKEN_DATABASE_URL") or f"sqlite:///{tmp / 'var' / 'tenken.db'}"
+        self.ledger_url = f"sqlite:///{tmp / 'var' / 'tenken.db'}"
+        self.database = None
+        if os.environ.get("TENKEN_DATABASE_URL"):
+            # A ledger of its own for each stack (each test module starts one): a database server given by
+            # the environment (scripts/postgres-suite.sh) gets a fresh database, dropped afterwards, so one
+            # module's cycle is not the next one's.
+            self.database, self.ledger_url = fresh_database(os.environ["TENKEN_DATABASE_URL"])
+            self.env["TENKEN_DATABASE_URL"] = self.ledger_url
 
     def run(self, action: str) -> None:
         done = subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), action], env=self.env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def fresh_database(url: str) -> tuple[str, str]:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"tenken_stack_{uuid.uuid4().hex[:10]}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return name, make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +95,8 @@ def stack():
     deployed = Stack(Path(tempfile.mkdtemp(prefix="tenken-stack-")))
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("TENKEN_VAR_DIR", deployed.env["TENKEN_VAR_DIR"])
+    if deployed.database:
+        monkeypatch.setenv("TENKEN_DATABASE_URL", deployed.ledger_url)
     try:
         deployed.run("start")
         with temporary_settings({PREFECT_API_URL: deployed.api_url, PREFECT_UI_URL: deployed.ui_url}):
@@ -72,6 +104,8 @@ def stack():
     finally:
         deployed.run("stop")
         monkeypatch.undo()
+        if deployed.database:
+            drop_database(os.environ["TENKEN_DATABASE_URL"], deployed.database)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for log in (deployed.tmp / "run").glob("*.log"):
             shutil.copy(log, ARTIFACTS / f"stack-{log.name}")
