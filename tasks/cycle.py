@@ -132,15 +132,18 @@ def tell_office_of_crash(flow_run_id: str) -> bool:
     from prefect import get_client
     from prefect.settings import PREFECT_UI_URL
 
-    from flows import settings_for  # the run's own settings, as its flow resolved them
+    from tenken.settings import DEFAULT_SECRET_BLOCK, DEFAULT_SUBMISSION_BLOCK
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run_id)
         flow_name = client.read_flow(run.flow_id).name
     parameters = dict(run.parameters or {})
     ui = PREFECT_UI_URL.value()
+    # The crashed run's own settings, as its flow resolved them (flows.settings_for).
+    run_settings = Settings.resolve(config_dir=parameters.get("config_dir"), secret_block=DEFAULT_SECRET_BLOCK,
+                                    submission_block=DEFAULT_SUBMISSION_BLOCK)
     told = run_notices.notify_run_problem(
-        settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow_name, parameters), flow_name,
+        run_settings, run_notices.fiscal_year_of(flow_name, parameters), flow_name,
         str(run.id), run.name, f"{ui.rstrip('/')}/runs/flow-run/{run.id}" if ui else None, True,
         (run.state.message if run.state else "") or "")
     get_run_logger().info("office told of crashed run %s of %s: %s", run.name, flow_name, told)
