@@ -81,7 +81,7 @@ def preflight(settings: Settings, fiscal_year: int) -> Preflight:
     year = f"{wareki_year(fiscal_year)}（{fiscal_year}年度）"
     if not start <= fiscal_year <= end:
         add(Finding("error", f"{year}は計画の期間（{wareki_year(start)}〜{wareki_year(end)}）の外です。年度を確認してください。"))
-    missing = [m.key for m in plan.measures if fiscal_year not in m.years and not _finished_before(m, fiscal_year)]
+    missing = [m.key for m in plan.measures if _lacks(m, fiscal_year)]
     if missing:
         add(Finding("error", f"{year}の指標・目標が plan.yaml にない{plan.measure_label}が {len(missing)}件あります"
                              f"（{_listed(missing)}）。各{plan.measure_label}の years に {fiscal_year} を追加してください。"))
@@ -120,8 +120,14 @@ def _to_outbox(settings: Settings) -> bool:
         return True
 
 
-def _finished_before(measure, fiscal_year: int) -> bool:
-    return any(year < fiscal_year and plan.status == "finished" for year, plan in measure.years.items())
+def _lacks(measure, fiscal_year: int) -> bool:
+    """A measure running that year with no entry for it: not one that starts later in the plan (its first
+    year is after), nor one whose work finished in an earlier year."""
+    if fiscal_year in measure.years:
+        return False
+    if measure.years and min(measure.years) > fiscal_year:
+        return False
+    return not any(year < fiscal_year and plan.status == "finished" for year, plan in measure.years.items())
 
 
 def _writable(path: Path) -> bool:
