@@ -5,7 +5,7 @@ ledger and builds the notifier; use cases receive it and build nothing themselve
 directly with the ledger and notifier they want.
 
     <var>/cycles/<year>/requests/        the request workbooks sent to departments
-    <var>/cycles/<year>/inbox/           where submitted files arrive (any channel drops them here)
+    <var>/cycles/<year>/inbox/           files handed over outside Slack, each with its sender recorded
     <var>/cycles/<year>/received/        files taken in (accepted or refused), moved out of the inbox
     <var>/cycles/<year>/answers/         answers to refused files: letter and marked workbook
     <var>/cycles/<year>/review/round-N/  the draft report each review round reads

@@ -243,6 +243,20 @@ def _far_cell(sources: Sources) -> bytes:
                        dimension="A1:XFD20000")
 
 
+def _with_shared_strings(data: bytes, sst: bytes, shown: int, level: int = 6) -> bytes:
+    """The workbook with `sst` as its shared-strings part (declared and related) and cell L10 showing
+    string number `shown`."""
+    types = part(data, "[Content_Types].xml").replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                     b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    rels = part(data, "xl/_rels/workbook.xml.rels").replace(
+        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
+                             b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    data = set_cells(data, {"L10": f'<c r="L10" s="7" t="s"><v>{shown}</v></c>'})
+    return rezip(data, replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels},
+                 add={"xl/sharedStrings.xml": sst}, level=level)
+
+
 def _shared_strings_bomb(sources: Sources) -> bytes:
     """About 90 MB of distinct shared strings in a file under the size limit, each part under the
     compression-ratio limit: the container checks let it through to the parser."""
@@ -250,17 +264,8 @@ def _shared_strings_bomb(sources: Sources) -> bytes:
     body = "".join(f"<si><t>観光{i:07d}</t></si>" for i in range(count))
     sst = (f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{count}" '
            f'uniqueCount="{count}">{body}</sst>').encode()
-    data = sources.workbook()
-    types = part(data, "[Content_Types].xml").replace(
-        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                     b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-    rels = part(data, "xl/_rels/workbook.xml.rels").replace(
-        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
-                             b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
     # The reference makes sure a reader cannot skip the strings: L10 shows the last one.
-    data = set_cells(data, {"L10": f'<c r="L10" s="7" t="s"><v>{count - 1}</v></c>'})
-    return rezip(data, replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels},
-                 add={"xl/sharedStrings.xml": sst}, level=1)
+    return _with_shared_strings(sources.workbook(), sst, count - 1, level=1)
 
 
 def _many_cells(sources: Sources) -> bytes:
@@ -382,18 +387,9 @@ def _xxe_in(part_name: str, prefix: bytes = _XXE, encoding: str = "utf-8", refer
 
 
 def _billion_laughs_strings(sources: Sources) -> bytes:
-    data = sources.workbook()
     sst = _LAUGHS + (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
                      b'uniqueCount="1"><si><t>&lol9;</t></si></sst>')
-    types = part(data, "[Content_Types].xml").replace(
-        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                     b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-    rels = part(data, "xl/_rels/workbook.xml.rels").replace(
-        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
-                             b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
-    data = set_cells(data, {"L10": '<c r="L10" s="7" t="s"><v>0</v></c>'})
-    return rezip(data, replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels},
-                 add={"xl/sharedStrings.xml": sst})
+    return _with_shared_strings(sources.workbook(), sst, 0)
 
 
 def _oversized(sources: Sources, path: Path) -> None:

@@ -18,22 +18,10 @@ from tenken.services import Cycle, collecting, opening, reminding
 from tenken.services.auditing import audit_rows
 from tenken.workbook.writer import request_workbook
 from tests.conftest import run_cli
-from tests.flows.conftest import FAST_RETRIES, standin_for
-from tests.services.test_sending import YEAR, city_config, settings_for
+from tests.flows.conftest import standin_for
+from tests.services.test_sending import YEAR, city, city_config, settings_for  # noqa: F401 — city: the fixture
 
 DEADLINE = date(2025, 5, 31)
-
-
-@pytest.fixture
-def city(tmp_path):
-    """The FY2024 city cycle with every request sent to the stand-in workspace."""
-    config = city_config(tmp_path)
-    settings = settings_for(tmp_path, config)
-    with standin_for(config) as slack, settings.open_ledger() as ledger:
-        notifier = SlackNotifier(slack.token, base_url=slack.base_url, retry_interval=FAST_RETRIES)
-        cycle = Cycle.build(settings, YEAR, ledger, notifier)
-        opening.send_requests(cycle, opening.open_cycle(cycle))
-        yield cycle, slack
 
 
 def filled(cycle, department: str, token: str | None = "own", **changes) -> bytes:
