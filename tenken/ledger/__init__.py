@@ -8,6 +8,7 @@ from .engine import exists, sqlite_file
 from .repository import (
                          ACCEPTED,
                          ANY_DEPARTMENT,
+                         AdjustmentRecord,
                          REJECTED,
                          ArrivalRecord,
                          CycleRecord,
@@ -17,11 +18,14 @@ from .repository import (
                          Origin,
                          OutboundRecord,
                          PublicationRecord,
+                         ReviewAttemptRecord,
+                         ReviewCodeRecord,
                          ReviewRecord,
+                         ReviewVerdict,
                          SubmissionRecord,
 )
 
 __all__ = [
-    "ACCEPTED", "ANY_DEPARTMENT", "REJECTED", "ArrivalRecord", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission", "Origin",
-    "OutboundRecord", "PublicationRecord", "ReviewRecord", "SubmissionRecord", "exists", "sqlite_file",
+    "ACCEPTED", "ANY_DEPARTMENT", "AdjustmentRecord", "REJECTED", "ArrivalRecord", "CycleRecord", "DepartmentStatus", "Ledger", "LedgerError", "NewSubmission", "Origin",
+    "OutboundRecord", "PublicationRecord", "ReviewAttemptRecord", "ReviewCodeRecord", "ReviewRecord", "ReviewVerdict", "SubmissionRecord", "exists", "sqlite_file",
 ]

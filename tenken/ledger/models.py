@@ -242,10 +242,11 @@ class Notice(_Outbound, Base):
 
 
 class ReviewDecision(Base):
-    """A reviewer's decision on one review round."""
+    """A reviewer's decision on one review round (one per reviewer and round; the reviewer is the one
+    whose confirmation code came with the decision)."""
 
     __tablename__ = "review_decisions"
-    __table_args__ = (UniqueConstraint("cycle_id", "round"),)
+    __table_args__ = (UniqueConstraint("cycle_id", "round", "reviewer"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
@@ -254,6 +255,56 @@ class ReviewDecision(Base):
     reviewer: Mapped[str] = mapped_column(String(200))
     comments: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReviewCode(Base):
+    """A reviewer's one-time confirmation code of one round: only its keyed digest is kept.
+
+    Sent to the reviewer's own channel; the decision that comes with it is that reviewer's. A row
+    not yet sent may be replaced by a new code (the old one never reached anyone)."""
+
+    __tablename__ = "review_codes"
+    __table_args__ = (UniqueConstraint("cycle_id", "round", "reviewer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewAttempt(Base):
+    """Every answer to a paused review, accepted or refused (wrong, reused, expired code; locked round)."""
+
+    __tablename__ = "review_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str | None] = mapped_column(String(200))  # whose code it was, when it was one
+    decision: Mapped[str] = mapped_column(String(32))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RatingAdjustment(Base):
+    """The office's adjusted rating of a measure (`tenken adjust`); the latest row of a measure counts."""
+
+    __tablename__ = "rating_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(100))
+    rating: Mapped[str] = mapped_column(String(4))
+    justification: Mapped[str] = mapped_column(Text)
+    adjusted_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Publication(Base):

@@ -29,9 +29,12 @@ from .models import (
     Cycle,
     Notice,
     Publication,
+    RatingAdjustment,
     RatingSnapshot,
     Reminder,
     Request,
+    ReviewAttempt,
+    ReviewCode,
     ReviewDecision,
     StoredFile,
     Submission,
@@ -157,6 +160,53 @@ class ReviewRecord:
     reviewer: str
     comments: str
     decided_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewCodeRecord:
+    """A reviewer's confirmation code of a round, as the ledger keeps it (never the code itself)."""
+
+    round: int
+    reviewer: str
+    contact: str
+    issued_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None
+    used_at: datetime | None
+    message_ref: str | None
+
+
+@dataclass(frozen=True)
+class ReviewAttemptRecord:
+    round: int
+    outcome: str  # accepted | wrong | stale | reused | expired | locked
+    reviewer: str | None
+    decision: str
+    attempted_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewVerdict:
+    """What became of one answer to a paused review."""
+
+    outcome: str  # as ReviewAttemptRecord.outcome
+    reviewer: str | None  # whose code it was (accepted, reused, expired, stale)
+    failures: int  # refused answers in the round so far, this one included
+    locked: bool  # the round takes no more answers
+    decision: ReviewRecord | None = None  # recorded when accepted
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
+
+
+@dataclass(frozen=True)
+class AdjustmentRecord:
+    measure: str
+    rating: str
+    justification: str
+    by: str
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -583,11 +633,12 @@ class Ledger:
 
     def record_review_decision(self, fiscal_year: int, round: int, decision: str, reviewer: str,
                                comments: str = "") -> ReviewRecord:
-        """The decision on a review round; recording a round again returns the first decision unchanged."""
+        """A reviewer's decision on a review round; recording it again returns the first one unchanged."""
 
         def work(session: Session) -> ReviewRecord:
             cycle = self._cycle_for_write(session, fiscal_year)
-            row = session.scalars(select(ReviewDecision).filter_by(cycle_id=cycle.id, round=round)).one_or_none()
+            row = session.scalars(select(ReviewDecision).filter_by(
+                cycle_id=cycle.id, round=round, reviewer=reviewer)).one_or_none()
             if row is None:
                 row = ReviewDecision(cycle_id=cycle.id, round=round, decision=decision, reviewer=reviewer,
                                      comments=comments, decided_at=utcnow())
@@ -599,8 +650,110 @@ class Ledger:
     def review_decisions(self, fiscal_year: int) -> list[ReviewRecord]:
         with self._read() as session:
             rows = session.scalars(select(ReviewDecision).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
-                                   .order_by(ReviewDecision.round))
+                                   .order_by(ReviewDecision.round, ReviewDecision.id))
             return [ReviewRecord(r.round, r.decision, r.reviewer, r.comments, r.decided_at) for r in rows]
+
+    def store_review_code(self, fiscal_year: int, round: int, reviewer: str, contact: str, digest: str,
+                          expires_at: datetime) -> bool:
+        """Keep the digest of a reviewer's new code for the round. False (nothing changed) when the
+        reviewer's code of the round was already sent; a code stored but never sent is replaced."""
+
+        def work(session: Session) -> bool:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            row = session.scalars(select(ReviewCode).filter_by(
+                cycle_id=cycle.id, round=round, reviewer=reviewer)).one_or_none()
+            if row is not None and row.sent_at is not None:
+                return False
+            if row is None:
+                row = ReviewCode(cycle_id=cycle.id, round=round, reviewer=reviewer)
+                session.add(row)
+            row.contact, row.digest, row.issued_at, row.expires_at = contact, digest, utcnow(), expires_at
+            return True
+
+        return self._retrying(work)
+
+    def mark_review_code_sent(self, fiscal_year: int, round: int, reviewer: str, message_ref: str | None) -> None:
+        with self._write() as session:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            row = session.scalars(select(ReviewCode).filter_by(
+                cycle_id=cycle.id, round=round, reviewer=reviewer)).one()
+            row.sent_at, row.message_ref = utcnow(), message_ref
+
+    def review_codes(self, fiscal_year: int, round: int | None = None) -> list[ReviewCodeRecord]:
+        with self._read() as session:
+            query = select(ReviewCode).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            if round is not None:
+                query = query.where(ReviewCode.round == round)
+            return [ReviewCodeRecord(r.round, r.reviewer, r.contact, r.issued_at, r.expires_at, r.sent_at, r.used_at,
+                                     r.message_ref)
+                    for r in session.scalars(query.order_by(ReviewCode.round, ReviewCode.id))]
+
+    def answer_review(self, fiscal_year: int, round: int, digest: str, decision: str, comments: str,
+                      now: datetime, lock_after: int = 5) -> ReviewVerdict:
+        """One answer to round `round`, with the digest of the code it came with, in one transaction:
+        the code must be a sent code of this round, unused and unexpired, and the round not locked;
+        then the code is spent and the decision recorded under the code's reviewer. Every answer is
+        kept (review_attempts); `lock_after` refused answers lock the round."""
+
+        def work(session: Session) -> ReviewVerdict:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            failures = session.scalar(select(func.count()).select_from(ReviewAttempt).where(
+                ReviewAttempt.cycle_id == cycle.id, ReviewAttempt.round == round,
+                ReviewAttempt.outcome != "accepted")) or 0
+            row = session.scalars(select(ReviewCode).where(ReviewCode.cycle_id == cycle.id,
+                                                           ReviewCode.digest == digest)).first()
+            if failures >= lock_after:
+                outcome = "locked"
+            elif row is None or row.sent_at is None:
+                outcome = "wrong"
+            elif row.round != round:
+                outcome = "stale"
+            elif row.used_at is not None:
+                outcome = "reused"
+            elif now > row.expires_at:
+                outcome = "expired"
+            else:
+                outcome = "accepted"
+            reviewer = row.reviewer if row is not None and outcome != "wrong" else None
+            session.add(ReviewAttempt(cycle_id=cycle.id, round=round, outcome=outcome, reviewer=reviewer,
+                                      decision=decision, attempted_at=now))
+            if outcome != "accepted":
+                failures += outcome != "locked"
+                return ReviewVerdict(outcome, reviewer, failures, failures >= lock_after)
+            row.used_at = now
+            recorded = ReviewDecision(cycle_id=cycle.id, round=round, decision=decision, reviewer=row.reviewer,
+                                      comments=comments, decided_at=now)
+            session.add(recorded)
+            return ReviewVerdict(outcome, reviewer, failures, False,
+                                 ReviewRecord(round, decision, row.reviewer, comments, now))
+
+        return self._retrying(work)
+
+    def review_attempts(self, fiscal_year: int) -> list[ReviewAttemptRecord]:
+        with self._read() as session:
+            rows = session.scalars(select(ReviewAttempt).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(ReviewAttempt.id))
+            return [ReviewAttemptRecord(r.round, r.outcome, r.reviewer, r.decision, r.attempted_at) for r in rows]
+
+    def record_adjustment(self, fiscal_year: int, measure: str, rating: str, justification: str,
+                          by: str) -> AdjustmentRecord:
+        """The office's adjusted rating of a measure; entered again, the latest one counts."""
+
+        def work(session: Session) -> AdjustmentRecord:
+            cycle = self._cycle_for_write(session, fiscal_year)
+            row = RatingAdjustment(cycle_id=cycle.id, measure=measure, rating=rating, justification=justification,
+                                   adjusted_by=by, recorded_at=utcnow())
+            session.add(row)
+            return AdjustmentRecord(measure, rating, justification, by, row.recorded_at)
+
+        return self._retrying(work)
+
+    def adjustments(self, fiscal_year: int) -> list[AdjustmentRecord]:
+        """Every adjustment entered for the cycle, oldest first (the latest of a measure counts)."""
+        with self._read() as session:
+            rows = session.scalars(select(RatingAdjustment).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+                                   .order_by(RatingAdjustment.id))
+            return [AdjustmentRecord(r.measure, r.rating, r.justification, r.adjusted_by, r.recorded_at) for r in rows]
 
     def record_publication(self, fiscal_year: int, target: str, files: dict[str, str],
                            review_round: int | None = None) -> PublicationRecord:

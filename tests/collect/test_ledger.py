@@ -57,7 +57,7 @@ def test_the_migrations_render_as_postgresql_sql_without_a_server():
 def test_opening_an_upgraded_ledger_again_changes_nothing(ledger_url):
     Ledger.open(ledger_url).close()
     with Ledger.open(ledger_url) as again, again.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == "0003"
 
 
 def test_versions_are_numbered_per_department_and_rejections_take_no_number(any_ledger):
@@ -177,7 +177,7 @@ def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger
 
     with Ledger.open(ledger_url) as upgraded:
         with upgraded.engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0002"
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         [kept] = upgraded.submissions(YEAR)
         assert (kept.department, kept.version, kept.origin.user) == ("tourism", 1, None)
