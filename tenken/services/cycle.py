@@ -31,7 +31,7 @@ from tenken.identity import Signer
 from tenken.ledger import Ledger
 from tenken.notify import Directory, Notifier
 from tenken.services.dispatch import Dispatcher
-from tenken.services.results import adjustments_of, office_results
+from tenken.services.results import adjustments_for, office_results
 from tenken.settings import Settings
 from tenken.workbook.layout import departments_on_form
 
@@ -105,4 +105,5 @@ class Cycle:
 
     @property
     def adjustments(self) -> dict[str, Adjustment]:
-        return adjustments_of(self.office_results)
+        """The rating adjustments in effect: the results file's, overridden by the ledger's latest per measure."""
+        return adjustments_for(self.fiscal_year, self.office_results, self.ledger)
