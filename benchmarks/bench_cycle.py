@@ -34,7 +34,8 @@ def write_config(folder: Path, measures: int, departments: int) -> Path:
                                              encoding="utf-8")
     (config / "cycle.yaml").write_text(yaml.safe_dump({
         "deadline": "05-31", "publish_target": str(folder / "site"), "announce_channel": "#announce",
-        "review": {"channel": "#review"}}), encoding="utf-8")
+        "review": {"channel": "#review", "reviewers": [{"name": "ベンチマーク", "slack": "@bench-reviewer"}]}}),
+        encoding="utf-8")
     return config
 
 
@@ -84,7 +85,7 @@ def main() -> None:
     from tenken.services.compiling import current_assessment
     from tenken.services.opening import write_request_files
     from tenken.settings import Settings
-    from tenken_demo.review_client import answer_review, wait_for_paused_review
+    from tenken_demo.review_client import answer_review, reviewer_code, wait_for_paused_review
 
     settings = Settings.resolve(config_dir=config)
     plan, deadline = load_plan(config), load_cycle_settings(config).deadline_for(YEAR)
@@ -117,7 +118,7 @@ def main() -> None:
             paused = wait_for_paused_review(timeout=3600, poll=0.2)
             paused_at["t"] = time.perf_counter()
             paused_at["id"] = paused.id
-            answer_review(paused.id, "approve", "ベンチマーク")
+            answer_review(paused.id, "approve", reviewer_code(settings, YEAR, 1, None))  # from the outbox
 
         thread = threading.Thread(target=reviewer, daemon=True)
         thread.start()

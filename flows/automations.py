@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-TENKEN_FLOWS = ["preflight", "open-cycle", "collect-and-remind", "compile-and-review", "publish"]
+TENKEN_FLOWS = ["preflight", "open-cycle", "collect-and-remind", "compile-and-review", "review-reminders", "publish"]
 SILENT = "tenken: silent runs are crashed"
 TO_OFFICE = "tenken: crashed runs are told to the office"
 RUN_PROBLEM = "run-problem/run-problem"

@@ -11,12 +11,20 @@ from flows.hooks import HOOKS
 from tasks import cycle as steps
 
 
+def pause_key(fiscal_year: int, round: int, attempt: int) -> str:
+    """The first form of a round is 'review-2020-round-1'; the forms after a refused or a partial
+    answer (approvals: all) are 'review-2020-round-1-2', '…-3', … (Prefect takes lowercase, digits, dashes)."""
+    return f"review-{fiscal_year}-round-{round}" + (f"-{attempt}" if attempt > 1 else "")
+
+
 @flow(name="compile-and-review", log_prints=True, **HOOKS)
 def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = None,
                        publish_on_approval: bool = True) -> dict:
-    """Rate, render the draft, show it to reviewers and wait for their decision; repeat until approved.
+    """Rate, render the draft, send each reviewer a one-time code, and wait for their answers until the
+    round is decided (cycle.yaml's review.approvals); a request for changes opens the next round.
 
-    Approval leads straight to publication (the reviewers' Resume is the last human step).
+    Approval leads straight to publication (the reviewers' Resume is the last human step). A round
+    that is locked (too many wrong codes) ends the run without publishing, the office told.
     """
     settings, year = settings_for(config_dir), year_or_last_closed(fiscal_year)
     run_url = flow_run.ui_url or ""
@@ -24,14 +32,21 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
         round = steps.next_round(settings, year)
         compiled = steps.compile_draft(settings, year, round)
         steps.show_compiled(settings, year, compiled)
-        steps.notify_reviewers(settings, year, compiled, run_url)
-        form = steps.review_form(settings, year, compiled)
-        answer = pause_flow_run(
-            wait_for_input=ReviewDecision.with_initial_data(description=form.description),
-            timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds,
-            key=f"review-{year}-round-{round}")
-        steps.record_decision(settings, year, round, answer.decision, answer.reviewer, answer.comments, run_url)
-        if answer.decision == "approve":
-            published = publish(year, config_dir) if publish_on_approval else None
-            return {"round": round, "reviewer": answer.reviewer, "summary": compiled.summary.to_dict(),
-                    "published": published}
+        steps.open_round(settings, year, compiled, run_url)
+        notice, attempt = "", 0
+        while (state := steps.round_state(settings, year, round)).open:
+            attempt += 1
+            form = steps.review_form(settings, year, compiled, notice)
+            answer = pause_flow_run(
+                wait_for_input=ReviewDecision.with_initial_data(description=form.description),
+                timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds,
+                key=pause_key(year, round, attempt))
+            notice = steps.answer_review(settings, year, round, answer.decision, answer.code, answer.comments,
+                                         run_url).message
+        if state.status == "changes":
+            continue
+        result = {"round": round, "status": state.status, "approved_by": list(state.approved_by),
+                  "summary": compiled.summary.to_dict(), "published": None}
+        if state.status == "approved" and publish_on_approval:
+            result["published"] = publish(year, config_dir)
+        return result

@@ -29,6 +29,10 @@ def on_problem(flow, flow_run, state) -> None:
 
     parameters = dict(flow_run.parameters or {})
     try:
+        if flow.name == "compile-and-review" and not state.is_crashed() and run_notices.notify_review_ran_out(
+                settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow.name, parameters),
+                run_url(flow_run.id)):
+            return  # the round ran out: the office has the review's own notice
         run_notices.notify_run_problem(
             settings_for(parameters.get("config_dir")), run_notices.fiscal_year_of(flow.name, parameters), flow.name,
             str(flow_run.id), flow_run.name, run_url(flow_run.id), state.is_crashed(), state.message or "")

@@ -98,16 +98,47 @@ def show_compiled(settings: Settings, fiscal_year: int, compiled: compiling.Comp
 
 
 @side_effect
-def notify_reviewers(settings: Settings, fiscal_year: int, compiled: compiling.Compiled, run_url: str) -> bool:
+def open_round(settings: Settings, fiscal_year: int, compiled: compiling.Compiled, run_url: str) -> str:
+    """Each reviewer's one-time code (to them alone) and the round's notice; returns when the round expires."""
     with Cycle.opened(settings, fiscal_year) as cycle:
-        return reviewing.notify_reviewers(cycle, compiled, run_url)
+        expires_at = reviewing.open_round(cycle, compiled, run_url)
+    get_run_logger().info("round %s: codes sent to %d reviewers, valid until %s", compiled.round,
+                          len(cycle.config.review.reviewers), expires_at.isoformat())
+    return expires_at.isoformat()
 
 
 @side_effect
-def record_decision(settings: Settings, fiscal_year: int, round: int, decision: str, reviewer: str, comments: str,
-                    run_url: str) -> None:
+def round_state(settings: Settings, fiscal_year: int, round: int) -> reviewing.RoundState:
+    with Cycle.opened(settings, fiscal_year, sending=False) as cycle:
+        return reviewing.round_state(cycle, round)
+
+
+@side_effect
+def review_form(settings: Settings, fiscal_year: int, compiled: compiling.Compiled,
+                notice: str = "") -> reviewing.ReviewForm:
+    with Cycle.opened(settings, fiscal_year, sending=False) as cycle:
+        return reviewing.review_form(cycle, compiled, notice)
+
+
+@side_effect
+def answer_review(settings: Settings, fiscal_year: int, round: int, decision: str, code: str, comments: str,
+                  run_url: str) -> reviewing.Answered:
+    """The answer checked against the round's codes: recorded under the code's reviewer, or refused."""
     with Cycle.opened(settings, fiscal_year) as cycle:
-        reviewing.record_decision(cycle, round, decision, reviewer, comments, run_url)
+        answered = reviewing.answer(cycle, round, decision, code, comments, run_url)
+    logger = get_run_logger()
+    (logger.info if answered.accepted else logger.warning)("round %s answer: %s (%s)", round, answered.outcome,
+                                                          answered.reviewer or "no reviewer")
+    return answered
+
+
+@side_effect
+def remind_reviewers(settings: Settings, fiscal_year: int, run_url: str | None = None,
+                     now: datetime | None = None) -> list[str]:
+    with Cycle.opened(settings, fiscal_year) as cycle:
+        sent = reviewing.remind_reviewers(cycle, run_url, now)
+    get_run_logger().info("FY%s review reminders and notices sent: %s", fiscal_year, sent or "none")
+    return sent
 
 
 @side_effect
@@ -117,12 +148,6 @@ def publish_final(settings: Settings, fiscal_year: int, published_on: datetime |
     get_run_logger().info("published FY%s to %s", fiscal_year, published.target)
     return {"target": published.target, "files": published.files, "checksums": published.checksums,
             "index": published.index}
-
-
-@side_effect
-def review_form(settings: Settings, fiscal_year: int, compiled: compiling.Compiled) -> reviewing.ReviewForm:
-    with Cycle.opened(settings, fiscal_year, sending=False) as cycle:
-        return reviewing.review_form(cycle, compiled)
 
 
 @side_effect

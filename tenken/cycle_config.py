@@ -8,20 +8,64 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tenken.core.cycle import ReminderPolicy
+from tenken.notify.base import parse_target
 from tenken.notify.recipient import Recipient
 
 
 class ReviewSettings(BaseModel):
+    """Who decides on the draft and how: each reviewer gets a one-time code per round on their own
+    channel (a Slack user or an e-mail address, never a shared channel), and the decision that comes
+    with a code is that reviewer's. `approvals`: any one reviewer, all of them, or a number."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    channel: Recipient | None = None  # where the review notice goes, besides each reviewer
+    channel: Recipient | None = None  # where the review notice goes (no codes), besides each reviewer
     reviewers: tuple[Recipient, ...] = ()
-    timeout_days: int = Field(30, ge=1)
+    approvals: Literal["any", "all"] | int = "any"
+    timeout_days: float = Field(30, gt=0)  # a round's codes and draft links expire after this
+    remind_after_days: tuple[float, ...] = (7, 14)  # reminders to reviewers who have not answered
+    lock_after: int = Field(5, ge=1)  # refused answers (wrong, reused, expired codes) that lock a round
+    site_url: str = "http://127.0.0.1:4310/"  # the review site serving the drafts (python -m tenken.review_site)
     # Drafts of plans larger than this carry the annex in HTML and CSV only (PDF layout is ~10 ms a row).
     pdf_annex_limit: int = Field(3000, ge=0)
+
+    @model_validator(mode="after")
+    def _reviewers_are_people(self) -> ReviewSettings:
+        names = [r.name for r in self.reviewers]
+        for reviewer in self.reviewers:
+            if not reviewer.name:
+                raise ValueError("review.reviewers: 確認者ごとに氏名（name）を指定してください")
+            if personal_address(reviewer) is None:
+                raise ValueError(
+                    f"review.reviewers: {reviewer.name} の連絡先は本人だけが読めるもの（Slack の @ユーザー名・U… の ID、"
+                    "またはメールアドレス）にしてください。確認コードを送るため、チャンネルは指定できません")
+        if len(set(names)) != len(names):
+            raise ValueError("review.reviewers: 同じ氏名の確認者が複数います")
+        if isinstance(self.approvals, int) and not 1 <= self.approvals <= max(len(self.reviewers), 1):
+            raise ValueError(f"review.approvals: 1 から確認者の人数（{len(self.reviewers)}）までの数、"
+                             "any または all を指定してください")
+        return self
+
+    @property
+    def required_approvals(self) -> int:
+        """Approvals that publish a round (at least one)."""
+        if self.approvals == "any":
+            return 1
+        if self.approvals == "all":
+            return max(len(self.reviewers), 1)
+        return self.approvals
+
+
+def personal_address(recipient: Recipient) -> str | None:
+    """Where only this person reads: a Slack user (U…, @name) or an e-mail address; None for a channel."""
+    if recipient.slack and parse_target(recipient.slack).kind in ("user_id", "user_name"):
+        return recipient.slack
+    return recipient.email
 
 
 class CycleSettings(BaseModel):

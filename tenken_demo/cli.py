@@ -55,7 +55,8 @@ def demo(
         ui = PREFECT_UI_URL.value() or ""
         typer.echo(f"\n確認待ち: {ui}/runs/flow-run/{flow_run.id}" if ui else f"\n確認待ち: flow run {flow_run.id}")
         if not approve:
-            typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。")
+            typer.echo("Prefect UI で「Resume」を押し、判断・コメント・確認コード（確認者あての DM にあります。"
+                       "このデモの終わりに書き出す会話記録でも読めます）を入力してください。")
 
     try:
         result = run_demo(approve, on_paused=paused, workspace_url=workspace)
@@ -86,7 +87,8 @@ def _deployed_demo(approve: bool, var: Path, workspace: str | None) -> None:
     from tenken.config import load_cycle_settings
     from tenken.settings import Settings
     from tenken_demo.deployed import run_cycle_until_review, ui_address, wait_for_publication
-    from tenken_demo.review_client import answer_review
+    from tenken_demo.review_client import answer_review, reviewer_code, round_of
+    from tenken_demo.scenario import FISCAL_YEAR
 
     if workspace:
         typer.echo(f"Slack の代役（stand-in、{workspace}）を作業場として使います。各所属は依頼のスレッドにファイルを返信して提出します。")
@@ -95,9 +97,12 @@ def _deployed_demo(approve: bool, var: Path, workspace: str | None) -> None:
     if not approve:
         if workspace:
             _write_transcript(var, _remote_transcript(workspace))
-        typer.echo("Prefect UI で「Resume」を押し、判断・コメント・氏名を入力してください。承認すると公表されます。")
+        where = "Slack の代役の DM（上の会話記録）" if workspace else f"outbox（{var / 'outbox' / 'outbox.txt'}）"
+        typer.echo(f"確認者あての確認コードは {where} にあります。Prefect UI にサインインし、「Resume」を押して"
+                   "判断・コメント・確認コードを入力してください。承認すると公表されます。")
         return
-    answer_review(paused.id, "approve", "デモ確認者", "デモのため承認します。")
+    code = reviewer_code(Settings.resolve(), FISCAL_YEAR, round_of(paused), workspace)
+    answer_review(paused.id, "approve", code, "デモのため承認します。")
     wait_for_publication(paused.id)
     if workspace:
         _write_transcript(var, _remote_transcript(workspace))

@@ -14,7 +14,7 @@ from flows.compile_and_review import compile_and_review
 from flows.open_cycle import open_cycle
 from tenken.settings import Settings
 from tenken_demo import departments
-from tenken_demo.review_client import answer_review, wait_for_paused_review
+from tenken_demo.review_client import answer_review, reviewer_code, round_of, wait_for_paused_review
 from tenken_demo.scenario import COLLECTION_DAYS, FISCAL_YEAR, scenario
 
 
@@ -46,18 +46,21 @@ def annual_inspection(fiscal_year: int, collection_days: list[date],
     return {"collected": collected, "review": review, "published": review["published"]}
 
 
-def run_demo(approve: bool, reviewer: str = "デモ確認者", on_paused=None, config_dir: str | None = None,
+def run_demo(approve: bool, on_paused=None, config_dir: str | None = None,
              workspace_url: str | None = None) -> dict:
-    """Run the whole cycle; with `approve`, a demo reviewer approves through the Prefect API. With a
+    """Run the whole cycle; with `approve`, the plan's first reviewer approves through the Prefect API
+    with the code tenken sent them. With a
     `workspace_url` (the Slack stand-in tenken sends to), departments answer in their Slack threads."""
-    arrivals = scenario(Settings.resolve(config_dir=config_dir))
+    settings = Settings.resolve(config_dir=config_dir)
+    arrivals = scenario(settings)
 
     def reviewer_thread() -> None:
         paused = wait_for_paused_review(timeout=600)
         if on_paused:
             on_paused(paused)
-        if approve:
-            answer_review(paused.id, "approve", reviewer, "デモのため承認します。")
+        if approve:  # the first reviewer, with the code tenken sent them
+            code = reviewer_code(settings, FISCAL_YEAR, round_of(paused), workspace_url)
+            answer_review(paused.id, "approve", code, "デモのため承認します。")
 
     watcher = threading.Thread(target=reviewer_thread, daemon=True)
     watcher.start()

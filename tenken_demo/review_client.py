@@ -1,8 +1,13 @@
-"""Answer a paused review through the Prefect API, exactly as the UI's Resume form does."""
+"""Answer a paused review through the Prefect API, exactly as the UI's Resume form does, and read a
+reviewer's one-time code where it was sent to them (their Slack DM in the stand-in, or the outbox)."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
+import urllib.request
+from pathlib import Path
 from uuid import UUID
 
 from prefect import get_client
@@ -12,6 +17,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.flow_runs import resume_flow_run
 
 REVIEW_FLOW = "compile-and-review"
+CODE = re.compile(r"確認コード：([2-9A-Z]{4}-[2-9A-Z]{4})")
 
 
 def paused_reviews() -> list[FlowRun]:
@@ -35,5 +41,55 @@ def wait_for_paused_review(timeout: float = 300, poll: float = 0.5, exclude: set
     raise TimeoutError(f"no paused review after {timeout} s")
 
 
-def answer_review(flow_run_id: UUID, decision: str, reviewer: str, comments: str = "") -> None:
-    resume_flow_run(flow_run_id, run_input={"decision": decision, "reviewer": reviewer, "comments": comments})
+def answer_review(flow_run_id: UUID, decision: str, code: str, comments: str = "") -> None:
+    resume_flow_run(flow_run_id, run_input={"decision": decision, "code": code, "comments": comments})
+
+
+def code_in(texts: list[str], fiscal_year: int, round: int) -> str:
+    """The code of a round in a reviewer's messages (the newest one, if the round's code was sent again)."""
+    marker = f"（第{round}回レビュー）"
+    for text in reversed(texts):
+        if marker in text and (found := CODE.search(text)):
+            return found.group(1)
+    raise LookupError(f"no review code of FY{fiscal_year} round {round} among {len(texts)} messages")
+
+
+def code_from_workspace(workspace_url: str, reviewer: str, fiscal_year: int, round: int,
+                        timeout: float = 60) -> str:
+    """Read the reviewer's DM in the Slack stand-in (served over HTTP by scripts/stack.sh): `reviewer`
+    is their '@handle' as in cycle.yaml."""
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(f"{workspace_url.rstrip('/')}/_standin/messages", data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            messages = json.load(response)["messages"]
+        try:
+            return code_in([m["text"] for m in messages if m["conversation"] == reviewer], fiscal_year, round)
+        except LookupError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def code_from_outbox(var_dir: str | Path, reviewer: str, fiscal_year: int, round: int) -> str:
+    from tenken.notify.outbox import read_outbox
+
+    return code_in([r["text"] for r in read_outbox(var_dir) if r["target"] == reviewer], fiscal_year, round)
+
+
+def reviewer_code(settings, fiscal_year: int, round: int, workspace_url: str | None, which: int = 0) -> str:
+    """The code the plan's `which`-th reviewer received for the round, where tenken sent it: their DM in
+    the stand-in workspace, or the outbox when no Slack is configured (the demo plays that reviewer)."""
+    from tenken.config import load_cycle_settings
+    from tenken.cycle_config import personal_address
+
+    reviewer = load_cycle_settings(settings.config_dir).review.reviewers[which]
+    target = personal_address(reviewer)
+    if workspace_url:
+        return code_from_workspace(workspace_url, target, fiscal_year, round)
+    return code_from_outbox(settings.var_dir, target, fiscal_year, round)
+
+
+def round_of(flow_run: FlowRun) -> int:
+    """The round a paused review run waits on, from its pause key ('review-2020-round-2-3' -> 2)."""
+    return int(re.search(r"round-(\d+)", flow_run.state.state_details.pause_key).group(1))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tenken.ledger import Ledger
 from tenken.services import Cycle, collecting
 from tenken.settings import Settings
 from tests.conftest import ROOT, run_cli
@@ -64,10 +65,12 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
     tenken(var, elsewhere, "summary", "--year", YEAR)
     tenken(var, elsewhere, "rate", "--year", YEAR)
     tenken(var, elsewhere, "compile", "--year", YEAR)
-    published = tenken(var, elsewhere, "publish", "--year", YEAR)
+    refused = run_cli("publish", "--year", YEAR, env={"TENKEN_VAR_DIR": str(var)}, cwd=elsewhere)
+    published = tenken(var, elsewhere, "publish", "--year", YEAR, "--unreviewed")
     tenken(var, elsewhere, "report", "--year", YEAR, "--out", str(var / "report"))
     tenken(var, elsewhere, "requests", "--year", YEAR, "--out", str(var / "requests"))
 
+    assert refused.returncode == 2 and "承認" in refused.stderr and "公表できません" in refused.stderr
     assert f"公表しました: {var / 'site' / YEAR}" in published
     written = {p.name for p in var.iterdir()} - {"tenken.db-wal", "tenken.db-shm"}  # SQLite's own, while open
     assert written == {"tenken.db", "outbox", "cycles", "answers", "site", "filled", "not-a-workbook.xlsx", "report",
@@ -90,6 +93,8 @@ def test_the_flows_write_only_under_the_var_folder(prefect_server, places, monke
     monkeypatch.chdir(elsewhere)
 
     open_cycle(int(YEAR))
+    with Ledger.open(f"sqlite:///{var / 'tenken.db'}") as ledger:  # as if a reviewer had approved round 1
+        ledger.record_review_decision(int(YEAR), 1, "approve", "審査 花子")
     published = publish(int(YEAR))
 
     assert Path(published["target"]) == var / "site" / YEAR

@@ -290,22 +290,30 @@ def audit(
     year: YearOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (every reason in one cell).")] = False,
+    review: Annotated[bool, typer.Option("--review", help="With --csv: the review's trail instead of the files.")]
+    = False,
     config: ConfigOption = None,
     db: DbOption = None,
     var: VarOption = None,
 ) -> None:
     """Every file received for the cycle: when, for which department, through which channel and from whom
-    (as the channel recorded it, never as the file says), and what became of it, with every refusal's reasons."""
+    (as the channel recorded it, never as the file says), and what became of it, with every refusal's reasons;
+    then the review's trail: codes sent, answers with the verified reviewer, adjustments, publications."""
     from tenken.core.wareki import wareki_year
     from tenken.csvsafe import to_csv
     from tenken.services import Cycle
-    from tenken.services.auditing import COLUMNS, OUTCOME_LABEL, audit_rows
+    from tenken.services.auditing import (COLUMNS, EVENT_LABEL, OUTCOME_LABEL, REVIEW_COLUMNS, audit_rows,
+                                          review_rows)
 
     with Cycle.opened(settings(config, db, var), year, sending=False) as cycle:
-        rows, plan = audit_rows(cycle.ledger, year), cycle.plan
+        rows, plan, trail = audit_rows(cycle.ledger, year), cycle.plan, review_rows(cycle.ledger, year)
     if as_json:
-        write_stdout(json.dumps({"fiscal_year": year, "submissions": rows}, ensure_ascii=False, indent=2,
-                                default=lambda v: v.isoformat()))
+        write_stdout(json.dumps({"fiscal_year": year, "submissions": rows, "review": trail}, ensure_ascii=False,
+                                indent=2, default=lambda v: v.isoformat()))
+        return
+    if as_csv and review:
+        write_stdout(to_csv(REVIEW_COLUMNS, ([r["at"].isoformat() if c == "at" and r["at"] else r[c]
+                                               for c in REVIEW_COLUMNS] for r in trail)))
         return
     if as_csv:
         write_stdout(to_csv(COLUMNS, ([r["received_at"].isoformat() if c == "received_at" else
@@ -328,4 +336,9 @@ def audit(
             lines.append(f"    - {printable(reason)[:200]}")
         if len(r["reasons"]) > 5:
             lines.append(f"    - ほか{len(r['reasons']) - 5}件（--json / --csv ですべて）")
+    lines += ["", f"確認・調整・公表の記録（{len(trail)}件）"]
+    for r in trail:
+        round_label = f"第{r['round']}回" if r["round"] else ""
+        lines.append(f"{_pad(_local(r['at']) if r['at'] else '', 18)}{_pad(EVENT_LABEL[r['event']], 16)}"
+                     f"{_pad(round_label, 8)}{_pad(printable(r['who'])[:40], 30)}{printable(r['detail'])[:300]}")
     write_stdout("\n".join(lines))

@@ -121,13 +121,17 @@ def compile_(
 
 @app.command()
 @domain_errors
-def publish(year: YearOption, config: ConfigOption = None, db: DbOption = None, var: VarOption = None) -> None:
-    """Publish the final report, HTML and open data to cycle.yaml's publish_target with checksums; announce it once."""
+def publish(year: YearOption, config: ConfigOption = None, db: DbOption = None, var: VarOption = None,
+            unreviewed: Annotated[bool, typer.Option(
+                "--unreviewed", help="Publish without the reviewers' approval (recorded with no review round).")]
+            = False) -> None:
+    """Publish the approved final report, HTML and open data to cycle.yaml's publish_target with checksums;
+    announce it once. Refused unless the last review round was approved (or --unreviewed)."""
     from tenken.services import Cycle
     from tenken.services.publishing import publish_final
 
     with Cycle.opened(settings(config, db, var), year) as cycle:
-        published = publish_final(cycle)
+        published = publish_final(cycle, unreviewed=unreviewed)
     write_stdout(f"公表しました: {published.target}")
     for kind, path in published.files.items():
         write_stdout(f"  {kind}: {path}")

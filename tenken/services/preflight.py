@@ -93,8 +93,9 @@ def preflight(settings: Settings, fiscal_year: int) -> Preflight:
         add(Finding("error", f"連絡先（slack または email）のない所属が {len(unreachable)}件あります"
                              f"（{_listed(unreachable)}）。departments.yaml に追加してください。"))
     review = config.review
-    if not review.reviewers and review.channel is None:
-        add(Finding("error", "確認者がいません。cycle.yaml の review.reviewers（または review.channel）を設定してください。"))
+    if not review.reviewers:
+        add(Finding("error", "確認者がいません。cycle.yaml の review.reviewers に、確認コードを受け取る確認者"
+                             "（氏名と、Slack の @ユーザー名またはメールアドレス）を設定してください。"))
     nameless = [r.name or "（名前なし）" for r in review.reviewers if r.address is None]
     if nameless:
         add(Finding("error", f"連絡先のない確認者がいます（{_listed(nameless)}）。cycle.yaml の review.reviewers に"

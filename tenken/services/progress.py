@@ -165,9 +165,9 @@ def _department_waits(facts: LedgerFacts, plan: Plan, missing: list[str]) -> lis
     return waits
 
 
-def _reviewers(config: CycleSettings, round: int, since: datetime | None) -> list[Waiting]:
+def _reviewers(config: CycleSettings, round: int, since: datetime | None, decided: set[str]) -> list[Waiting]:
     review = config.review
-    people = [r.name or r.address or "確認者" for r in review.reviewers]
+    people = [r.name or r.address or "確認者" for r in review.reviewers if r.name not in decided]
     if not people:
         channel = review.channel
         people = [(channel.name or channel.address) if channel else "確認者（cycle.yaml の review.reviewers に未設定）"]
@@ -185,7 +185,18 @@ def cycle_progress(facts: LedgerFacts, plan: Plan, config: CycleSettings, asked:
     deadline = facts.cycle.deadline if facts.cycle and facts.cycle.deadline else config.deadline_for(year)
     missing = [k for k in asked if k not in facts.departments or facts.departments[k].latest is None]
     decisions = sorted(facts.decisions, key=lambda d: d.round)
-    decided = {d.round for d in decisions}
+    by_round: dict[int, list[ReviewRecord]] = {}
+    for decision in decisions:
+        by_round.setdefault(decision.round, []).append(decision)
+
+    def sent_back(round: int) -> ReviewRecord | None:
+        return next((d for d in by_round.get(round, []) if d.decision == "request_changes"), None)
+
+    def approved(round: int) -> bool:
+        approvals = sum(d.decision == "approve" for d in by_round.get(round, []))
+        return sent_back(round) is None and approvals >= config.review.required_approvals
+
+    decided = {r for r in by_round if sent_back(r) or approved(r)}  # rounds the office's rule has closed
     notified = {}
     for notice in facts.notices:
         kind, _, key = (notice.stage or "").partition(":")
@@ -204,20 +215,22 @@ def cycle_progress(facts: LedgerFacts, plan: Plan, config: CycleSettings, asked:
         last = max(facts.publications, key=lambda p: p.version)
         return done(Stage("published", STAGE_LABELS["published"], **base, round=last.review_round,
                           since=last.published_at, publication=last), [])
-    if decisions and decisions[-1].decision == "approve":  # a draft compiled by hand afterwards changes nothing
-        approved = decisions[-1]
-        return done(Stage("approved", STAGE_LABELS["approved"], **base, round=approved.round,
-                          since=approved.decided_at), [office("公表（publish の実行）")])
+    last_closed = max(decided, default=0)
+    if last_closed and approved(last_closed):  # a draft compiled by hand afterwards changes nothing
+        approval = max((d for d in by_round[last_closed] if d.decision == "approve"), key=lambda d: d.decided_at)
+        return done(Stage("approved", STAGE_LABELS["approved"], **base, round=last_closed,
+                          since=approval.decided_at), [office("公表（publish の実行）")])
+    open_rounds = sorted(set(open_rounds) | {r for r in by_round if r > last_closed})
     if open_rounds:
         round = open_rounds[-1]
         since = notified.get(round)
         return done(Stage("in_review", f"確認中（第{round}回）", **base, round=round, since=since),
-                    _reviewers(config, round, since))
-    if decisions:  # the last round was sent back and the next one has not been compiled yet
-        sent_back = decisions[-1]
-        return done(Stage("in_review", f"確認中（第{sent_back.round}回 差戻し・修正待ち）", **base,
-                          round=sent_back.round, changes_requested=True, since=sent_back.decided_at),
-                    [office(f"差戻し（{sent_back.reviewer}）への対応と第{sent_back.round + 1}回の取りまとめ"
+                    _reviewers(config, round, since, {d.reviewer for d in by_round.get(round, [])}))
+    if last_closed:  # the last round was sent back and the next one has not been compiled yet
+        back = sent_back(last_closed)
+        return done(Stage("in_review", f"確認中（第{back.round}回 差戻し・修正待ち）", **base,
+                          round=back.round, changes_requested=True, since=back.decided_at),
+                    [office(f"差戻し（{back.reviewer}）への対応と第{back.round + 1}回の取りまとめ"
                             "（compile-and-review の実行）")])
     opened = bool(facts.requests) or bool(facts.departments)
     if not opened:

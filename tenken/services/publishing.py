@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tenken.core.aggregate import summarize
+from tenken.core.errors import DomainError
 from tenken.notify import render
 from tenken.services.compiling import current_assessment
 from tenken.services.cycle import Cycle
@@ -13,15 +14,26 @@ from tenken.services.dispatch import Outgoing
 from tenken.website import Published, publish
 
 
-def publish_final(cycle: Cycle, published_on: datetime | None = None) -> Published:
+NOT_APPROVED = ("{year}の「{plan}」点検報告書は、確認者の承認（cycle.yaml の review.approvals）がそろった確認回がないため"
+                "公表できません。compile-and-review で確認を受けてください。")
+
+
+def publish_final(cycle: Cycle, published_on: datetime | None = None, unreviewed: bool = False) -> Published:
+    """Publish what the last review round approved. `unreviewed` (the office at the server, `tenken
+    publish --unreviewed`) publishes without an approval; the ledger then records no review round."""
+    from tenken.core.wareki import wareki_year
     from tenken.report import write_report  # WeasyPrint is heavy: imported by the steps that render
+    from tenken.services.reviewing import approved_round
 
     plan, year, config = cycle.plan, cycle.fiscal_year, cycle.config
+    approved = approved_round(cycle)
+    if approved is None and not unreviewed:
+        raise DomainError(NOT_APPROVED.format(year=wareki_year(year), plan=plan.name))
     assessment = current_assessment(cycle, allow_missing=False)
     files = write_report(assessment, summarize(assessment), cycle.folder("final"), draft=False)
     published = publish(files, fiscal_year=year, plan_name=plan.name, organisation=plan.organisation,
                         target=cycle.settings.publish_target(config.publish_target), published_on=published_on)
-    cycle.ledger.record_publication(year, published.target, published.checksums)
+    cycle.ledger.record_publication(year, published.target, published.checksums, review_round=approved)
     if config.announce_channel and config.announce_channel.address:
         base = config.site_url.rstrip("/")
         names = {kind: Path(path).name for kind, path in files.items()}

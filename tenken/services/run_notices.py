@@ -63,6 +63,20 @@ def notify_run_problem(settings: Settings, fiscal_year: int, flow: str, run_id: 
             FAILED, key, [Outgoing(office, text, f"{fiscal_year}/{FAILED}/{key}", FAILED)])
 
 
+def notify_review_ran_out(settings: Settings, fiscal_year: int, run_url: str | None) -> bool:
+    """A review run that failed because its last round ran out (the pause timed out): the office hears
+    that, with who approved and who did not answer (once per round), instead of a bare failure."""
+    from tenken.services import reviewing
+    from tenken.services.cycle import Cycle
+
+    with Cycle.opened(settings, fiscal_year) as cycle:
+        rounds = reviewing.rounds_on_record(cycle)
+        if not rounds or reviewing.round_state(cycle, rounds[-1]).status != "expired":
+            return False
+        reviewing.tell_office_stopped(cycle, rounds[-1], "expired", run_url)
+        return True
+
+
 def notify_run_resolved(settings: Settings, fiscal_year: int, flow: str, run_name: str,
                         run_url: str | None) -> list[str]:
     """After a run completes: one notice for the failures of the same flow the office heard of and has

@@ -184,3 +184,35 @@ def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger
         # What 0002 is for: the same bytes from another department are a record of their own (refused).
         other = upgraded.store_submission(submission("a", department="agriculture-policy", accepted=False))
         assert not other.duplicate and other.id != kept.id
+
+
+def test_a_ledger_of_revision_0002_keeps_its_review_decisions_and_takes_one_per_reviewer_after_0003(ledger_url):
+    from alembic import command as alembic_command
+    from sqlalchemy import text
+
+    from tenken.ledger import engine as ledger_engine
+
+    engine = ledger_engine.make_engine(ledger_url)
+    with engine.connect().execution_options(**{ledger_engine.WRITE: True}) as connection, connection.begin():
+        config = ledger_engine._config()
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "0002")
+        connection.execute(text("INSERT INTO cycles (id, fiscal_year, plan_name, opened_at) "
+                                "VALUES (1, :y, 'p', '2021-04-15 00:00:00')"), {"y": YEAR})
+        connection.execute(text("INSERT INTO review_decisions (cycle_id, round, decision, reviewer, comments, "
+                                "decided_at) VALUES (1, 1, 'request_changes', '審査 一郎', '直して', "
+                                "'2021-07-01 00:00:00')"))
+    engine.dispose()
+
+    with Ledger.open(ledger_url) as upgraded:
+        with upgraded.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert [(d.round, d.decision, d.reviewer) for d in upgraded.review_decisions(YEAR)] == [
+            (1, "request_changes", "審査 一郎")]
+        # What 0003 is for: a second reviewer's decision on the same round is a row of its own.
+        upgraded.record_review_decision(YEAR, 2, "approve", "審査 花子")
+        upgraded.record_review_decision(YEAR, 2, "approve", "審査 一郎")
+        assert [d.reviewer for d in upgraded.review_decisions(YEAR) if d.round == 2] == ["審査 花子", "審査 一郎"]
+        upgraded.record_adjustment(YEAR, "1-1-1", "○", "理由", "事務局")
+        assert [a.rating for a in upgraded.adjustments(YEAR)] == ["○"]

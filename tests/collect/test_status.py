@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from tenken.cli import app
 from tenken.config import DEFAULT_CONFIG, load_cycle_settings
-from tenken.ledger import Ledger
+from tenken.cycle_config import ReviewSettings as CycleSettingsReview
+from tenken.ledger import Ledger, ReviewRecord
 from tenken.services.progress import LedgerFacts, cycle_progress
 from tenken.workbook.layout import departments_on_form
 
@@ -202,6 +203,23 @@ def test_approved_waits_for_publication_and_published_waits_for_nobody(book):
     assert figures["stage"]["publication"]["version"] == 2 and figures["stage"]["publication"]["published_at"]
     assert figures["waiting"] == []
     assert "段階: 公表済み — 第2版" in runner.invoke(app, ["status", "--year", str(YEAR)]).output
+
+
+def test_with_approvals_all_one_approval_keeps_the_round_in_review_waiting_for_the_others_only(plan):
+    asked = departments_on_form(plan, YEAR)
+    config = load_cycle_settings(DEFAULT_CONFIG).model_copy(update={"review": CycleSettingsReview(
+        reviewers=[{"name": "審査 花子", "slack": "@hanako"}, {"name": "審査 一郎", "slack": "@ichiro"}],
+        approvals="all")})
+    one = [ReviewRecord(1, "approve", "審査 花子", "", datetime(2021, 7, 2, tzinfo=UTC))]
+    facts = LedgerFacts(YEAR, None, [], {}, [], [], one, compiled_rounds=(1,), publications=[])
+
+    progress = cycle_progress(facts, plan, config, asked, date(2021, 7, 3))
+    assert (progress.stage.key, progress.stage.round) == ("in_review", 1)
+    assert [w.name for w in progress.waiting] == ["審査 一郎"]
+
+    both = [*one, ReviewRecord(1, "approve", "審査 一郎", "", datetime(2021, 7, 3, tzinfo=UTC))]
+    facts = LedgerFacts(YEAR, None, [], {}, [], [], both, compiled_rounds=(1,), publications=[])
+    assert cycle_progress(facts, plan, config, asked, date(2021, 7, 3)).stage.key == "approved"
 
 
 def test_a_compiled_round_not_yet_notified_is_in_review_too(plan):

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from tenken.ledger import Ledger
-from tenken_demo.review_client import answer_review, wait_for_paused_review
+from tenken_demo.review_client import answer_review, code_in, wait_for_paused_review
 from tests.flows.conftest import KANAGAWA, config_copy, point_at, standin_for
 
 pytestmark = pytest.mark.prefect
@@ -31,13 +31,19 @@ def cycle(prefect_server, tmp_path_factory):
     with standin_for(config) as slack:
         point_at(monkeypatch, slack)
 
+        def code(round):
+            return code_in([m.text for m in slack.messages_to("@review-lead")], 2020, round)
+
         def reviewers():
             first = wait_for_paused_review(timeout=300, pause_key="review-2020-round-1")
-            answer_review(first.id, "request_changes", "審査 一郎", "別紙の理由欄を確認してください。<!channel>")
+            answer_review(first.id, "request_changes", code(1), "別紙の理由欄を確認してください。<!channel>")
             decisions.append(first.state.state_details.pause_key)
             second = wait_for_paused_review(timeout=300, pause_key="review-2020-round-2")
-            answer_review(second.id, "approve", "審査 花子", "承認します。")
+            answer_review(second.id, "approve", code(1), "前の回のコードで承認します。")  # refused: a stale code
             decisions.append(second.state.state_details.pause_key)
+            again = wait_for_paused_review(timeout=300, pause_key="review-2020-round-2-2")
+            answer_review(again.id, "approve", code(2), "承認します。")
+            decisions.append(again.state.state_details.pause_key)
 
         from tenken_demo.in_process import run_demo
 
@@ -111,10 +117,18 @@ def test_reviewers_are_notified_and_a_request_for_changes_opens_another_round(cy
     review = texts(cycle["slack"], "#tenken-review")
     assert sum("第1回" in t or "（1回目）" in t or "round 1" in t.lower() for t in review) >= 1
     assert any("&lt;!channel&gt;" in t for t in review), "reviewer text reaches Slack escaped"
-    assert cycle["decisions"] == ["review-2020-round-1", "review-2020-round-2"]
+    assert cycle["decisions"] == ["review-2020-round-1", "review-2020-round-2", "review-2020-round-2-2"]
+    lead = "デジタル戦略本部室 情報政策グループリーダー"  # the reviewer whose codes were used, not a typed name
     with Ledger.open(f"sqlite:///{cycle['tmp'] / 'var' / 'tenken.db'}") as ledger:
         decisions = [(d.round, d.decision, d.reviewer) for d in ledger.review_decisions(2020)]
-    assert decisions == [(1, "request_changes", "審査 一郎"), (2, "approve", "審査 花子")]
+        attempts = [(a.round, a.outcome) for a in ledger.review_attempts(2020)]
+        [publication] = ledger.publications(2020)
+    assert decisions == [(1, "request_changes", lead), (2, "approve", lead)]
+    assert attempts == [(1, "accepted"), (2, "stale"), (2, "accepted")]
+    assert publication.review_round == 2
+    dms = [m.text for m in cycle["slack"].messages_to("@review-lead")]
+    assert len(dms) == 2 and all("確認コード：" in t for t in dms), "one code per round, in the reviewer's DM"
+    assert not any("確認コード：" in t for t in review), "no code in the shared channel"
 
 
 def test_reviewers_get_every_discrepancy_as_a_csv_beside_the_draft(cycle):

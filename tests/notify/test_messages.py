@@ -1,6 +1,6 @@
 """Message templates: Japanese, escalating, and safe against text that came from departments."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import jinja2.meta
 import pytest
@@ -34,7 +34,17 @@ VALID = {
     "preflight": dict(ok=False, findings=["【要対応】令和3年度の目標がありません"]),
     "review_request": dict(round=1, draft_url="https://reports.example.jp/2020/draft.pdf",
                            run_url="http://127.0.0.1:4200/runs/flow-run/1234", missing_departments=["観光課"],
-                           discrepancy_count=4),
+                           discrepancy_count=4, expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
+                           approvals_needed=1),
+    "review_code": dict(round=1, reviewer="山田", code="ABCD-2345", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
+                        draft_url="https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf",
+                        run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
+    "review_reminder": dict(round=1, reviewer="山田", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
+                            draft_url="https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf",
+                            run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
+    "review_stopped": dict(round=1, why="expired", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
+                           approvals_needed=2, approved_by=["山田"], waiting_for=["佐藤"], failures=0,
+                           run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
     "changes_requested": dict(round=1, reviewer="山田", comments="表2を確認してください",
                               run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
     "published": dict(pdf_url="https://www.example.jp/2020/report.pdf", html_url="https://www.example.jp/2020/",
@@ -203,6 +213,9 @@ def test_injected_mentions_links_and_ampersands_are_escaped_in_every_value(kind)
         hostile["problems"] = [Problem(HOSTILE, measure=HOSTILE), {"cell": HOSTILE, "message": HOSTILE}]
     if kind == "review_request":
         hostile["missing_departments"] = [HOSTILE]
+    if kind == "review_stopped":
+        hostile.pop("why")
+        hostile["approved_by"] = hostile["waiting_for"] = [HOSTILE]
     if kind == "sender_refused":
         hostile["reasons"] = [HOSTILE]
     if kind == "run_failed":
@@ -285,3 +298,19 @@ def test_a_crashed_run_and_a_failed_one_say_which_and_link_the_run():
     assert "<http://127.0.0.1:4200/runs/flow-run/1|Prefect で開く>" in failed
     assert "エラー：PreflightFailed: 目標がありません" in failed and "・【要対応】施策 73件" in failed
     assert "（2回）" in message("run_resolved") and "（" not in message("run_resolved", failures=1).split("は、")[1][:8]
+
+
+def test_a_review_code_goes_with_its_round_its_expiry_and_a_warning_to_keep_it_to_oneself():
+    text = message("review_code")
+
+    assert "確認コード：ABCD-2345" in text and "第1回レビュー" in text and "令和3年7月31日" in text
+    assert "1回だけ" in text and "他の人に伝えないでください" in text
+    assert "<https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf|報告書案を開く>" in text
+
+
+def test_a_stopped_round_says_why_and_that_nothing_was_published():
+    ran_out = message("review_stopped")
+    locked = message("review_stopped", why="locked", failures=5)
+
+    assert "期限" in ran_out and "承認済み：山田" in ran_out and "未回答：佐藤" in ran_out and "公表されていません" in ran_out
+    assert "5 回" in locked and "ロック" in locked and "期限" not in locked.split("\n")[2]

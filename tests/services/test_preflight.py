@@ -29,7 +29,9 @@ def measures(plan: dict):
 
 @pytest.fixture
 def city(tmp_path):
-    config = config_copy(CITY, tmp_path, review={"channel": "#digital"}, office="#digital")
+    config = config_copy(CITY, tmp_path, review={"channel": "#digital",
+                                                 "reviewers": [{"name": "審査 花子", "slack": "@hanako"}]},
+                         office="#digital")
     return config, yaml.safe_load((config / "plan.yaml").read_text(encoding="utf-8"))
 
 
@@ -78,3 +80,10 @@ def test_a_department_without_a_contact_and_an_unwritable_target_are_named(city,
 
     assert any("連絡先" in e and departments["departments"][0]["name"] in e for e in found)
     assert any("公表先" in e for e in found)
+
+
+def test_a_review_channel_without_reviewers_is_not_enough_no_one_could_get_a_code(tmp_path):
+    config = config_copy(CITY, tmp_path, review={"channel": "#digital"}, office="#digital")
+    year = max(next(iter(measures(yaml.safe_load((config / "plan.yaml").read_text(encoding="utf-8")))))["years"])
+
+    assert any("確認者がいません" in e and "確認コード" in e for e in errors(tmp_path, config, year))
