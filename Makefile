@@ -36,7 +36,9 @@ $(BIN)/tenken: pyproject.toml
 # machine (scripts/stack.sh), the site served on 127.0.0.1:8000. Pauses at the review and prints the run's
 # UI address; APPROVE=1 approves through the API and runs to publication. `make stop` ends it all.
 # Without SLACK_BOT_TOKEN, stack.sh serves the Slack stand-in on 127.0.0.1:4300 and the departments post there.
+# The server's credentials: PREFECT_SERVER_API_AUTH_STRING if you set one, else what stack.sh generated.
 DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.0.0.1:4200 \
+	PREFECT_API_AUTH_STRING="$${PREFECT_SERVER_API_AUTH_STRING:-$$(cat $(CURDIR)/var/run/prefect-auth)}" \
 	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed \
 	$(if $(SLACK_BOT_TOKEN),,TENKEN_DEMO_WORKSPACE=http://127.0.0.1:4300)
 

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # The demo's services on this machine: Prefect server (SQLite unless PREFECT_API_DATABASE_CONNECTION_URL),
-# the process work pool "tenken" and one worker, the deployments, and the published site on a local web server.
+# the process work pool "tenken" and one worker, the deployments, the review site (drafts by signed links)
+# and the published site on local web servers.
+# The server asks for credentials (PREFECT_SERVER_API_AUTH_STRING, "user:password"): from the environment,
+# else generated on first start into $RUN/prefect-auth (owner-only) and printed once. Clients (worker, CLI,
+# tests, the UI's sign-in page) give the same string as PREFECT_API_AUTH_STRING. Everything listens on
+# 127.0.0.1; README says how to serve it on a network (behind a TLS reverse proxy).
 #   scripts/stack.sh start   start what is not running yet (idempotent), deploy
 #   scripts/stack.sh stop    stop everything `start` started, and check that nothing is left
 # TENKEN_PREFECT_PORT, TENKEN_SITE_PORT, TENKEN_RUN_DIR (pids, logs, PREFECT_HOME), TENKEN_SITE_DIR and
@@ -18,6 +23,8 @@ BIN=$ROOT/.venv/bin
 PORT=${TENKEN_PREFECT_PORT:-4200}
 SITE_PORT=${TENKEN_SITE_PORT:-8000}
 SLACK_PORT=${TENKEN_SLACK_PORT:-4300}
+REVIEW_PORT=${TENKEN_REVIEW_PORT:-4310}
+AUTH_FILE=$RUN/prefect-auth
 export PREFECT_API_URL=${PREFECT_API_URL:-http://127.0.0.1:$PORT/api}
 export PREFECT_UI_API_URL=$PREFECT_API_URL
 export PREFECT_UI_URL=${PREFECT_UI_URL:-http://127.0.0.1:$PORT}
@@ -27,7 +34,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export DO_NOT_TRACK=1
 # SQLite: a resume arriving while the worker and the paused run poll met "database is locked" at the default 10 s.
 export PREFECT_SERVER_DATABASE_TIMEOUT=${PREFECT_SERVER_DATABASE_TIMEOUT:-30}
-SERVICES="site worker slack server"
+SERVICES="site review worker slack server"
 
 descendants() {  # a process's children, grandchildren, ... (flow runs may start their own sessions)
   local child
@@ -61,8 +68,23 @@ wait_for() {  # url, seconds
   echo "no answer from $1 after $2 s" >&2; return 1
 }
 
+credentials() {  # PREFECT_SERVER_API_AUTH_STRING from the environment, else $AUTH_FILE (made on first start)
+  if [ -z "${PREFECT_SERVER_API_AUTH_STRING:-}" ]; then
+    if [ ! -s "$AUTH_FILE" ]; then
+      (umask 077; echo "tenken:$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(24))')" >"$AUTH_FILE")
+      echo "Prefect sign-in (shown once, kept owner-only in $AUTH_FILE): $(cat "$AUTH_FILE")"
+    else
+      echo "Prefect sign-in: the string in $AUTH_FILE"
+    fi
+    PREFECT_SERVER_API_AUTH_STRING=$(cat "$AUTH_FILE")
+  fi
+  export PREFECT_SERVER_API_AUTH_STRING PREFECT_API_AUTH_STRING=$PREFECT_SERVER_API_AUTH_STRING
+}
+
 start() {
   mkdir -p "$RUN" "$SITE"
+  chmod 700 "$RUN"
+  credentials
   launch server "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
   wait_for "$PREFECT_API_URL/health" 90
   "$BIN/prefect" work-pool inspect tenken >/dev/null 2>&1 || "$BIN/prefect" work-pool create tenken --type process >/dev/null
@@ -87,9 +109,13 @@ start() {
   echo "deployments: $(grep -c 'View Deployment in UI' "$RUN/deploy.log" || true) deployed (log $RUN/deploy.log)"
   "$BIN/python" -m flows.automations >"$RUN/automations.log" 2>&1 || { cat "$RUN/automations.log" >&2; return 1; }
   echo "automations: $(grep -c '^automation:' "$RUN/automations.log") (flows/automations.py)"
+  # Reviewers open drafts here by the signed links their messages carry (cycle.yaml review.site_url).
+  TENKEN_VAR_DIR=$VAR launch review "$BIN/python" -m tenken.review_site --host 127.0.0.1 --port "$REVIEW_PORT"
+  wait_for "http://127.0.0.1:$REVIEW_PORT/health" 20
   launch site "$BIN/python" -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$SITE"
   wait_for "http://127.0.0.1:$SITE_PORT/" 20
-  echo "Prefect UI: $PREFECT_UI_URL   site: http://127.0.0.1:$SITE_PORT/"
+  echo "Prefect UI: $PREFECT_UI_URL (sign in with the string above)   review site: http://127.0.0.1:$REVIEW_PORT/" \
+       "  site: http://127.0.0.1:$SITE_PORT/"
 }
 
 stop() {

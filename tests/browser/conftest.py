@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 from tests.flows.conftest import KANAGAWA, config_copy
@@ -33,13 +34,17 @@ class Stack:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.port, self.site_port, self.slack_port = free_port(), free_port(), free_port()
+        self.review_port = free_port()
+        self.review_url = f"http://127.0.0.1:{self.review_port}"  # the review site stack.sh serves
         self.workspace_url = f"http://127.0.0.1:{self.slack_port}"  # the Slack stand-in stack.sh serves
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.ui_url = f"http://127.0.0.1:{self.port}"
         self.site_url = f"http://127.0.0.1:{self.site_port}"
-        self.config = config_copy(KANAGAWA, tmp)  # publishes to tmp/site, which the stack serves
+        # Publishes to tmp/site, which the stack serves; the drafts' links point at this stack's review site.
+        review = yaml.safe_load((KANAGAWA / "cycle.yaml").read_text(encoding="utf-8"))["review"]
+        self.config = config_copy(KANAGAWA, tmp, review={**review, "site_url": f"{self.review_url}/"})
         self.env = {**os.environ, "TENKEN_PREFECT_PORT": str(self.port), "TENKEN_SITE_PORT": str(self.site_port),
-                    "TENKEN_SLACK_PORT": str(self.slack_port),
+                    "TENKEN_SLACK_PORT": str(self.slack_port), "TENKEN_REVIEW_PORT": str(self.review_port),
                     "TENKEN_RUN_DIR": str(tmp / "run"), "TENKEN_SITE_DIR": str(tmp / "site"),
                     "TENKEN_VAR_DIR": str(tmp / "var"), "TENKEN_REVIEW_POLL_SECONDS": "1",
                     "TENKEN_SLACK_SECRET_BLOCK": "", "PREFECT_API_URL": self.api_url, "PREFECT_UI_URL": self.ui_url,
@@ -58,10 +63,19 @@ class Stack:
             self.database, self.ledger_url = fresh_database(os.environ["TENKEN_DATABASE_URL"])
             self.env["TENKEN_DATABASE_URL"] = self.ledger_url
 
-    def run(self, action: str) -> None:
+        for name in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_AUTH_STRING"):
+            self.env.pop(name, None)  # stack.sh generates the server's credentials (tmp/run/prefect-auth)
+
+    def run(self, action: str) -> str:
         done = subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), action], env=self.env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    @property
+    def credentials(self) -> str:
+        """The server's sign-in string ("user:password"), as stack.sh generated it on first start."""
+        return (self.tmp / "run" / "prefect-auth").read_text(encoding="utf-8").strip()
 
 
 def fresh_database(url: str) -> tuple[str, str]:
@@ -89,7 +103,7 @@ def drop_database(url: str, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def stack():
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
     # Not under pytest's basetemp: another pytest session of the same user may rotate it away meanwhile.
     deployed = Stack(Path(tempfile.mkdtemp(prefix="tenken-stack-")))
@@ -98,8 +112,9 @@ def stack():
     if deployed.database:
         monkeypatch.setenv("TENKEN_DATABASE_URL", deployed.ledger_url)
     try:
-        deployed.run("start")
-        with temporary_settings({PREFECT_API_URL: deployed.api_url, PREFECT_UI_URL: deployed.ui_url}):
+        deployed.started = deployed.run("start")
+        with temporary_settings({PREFECT_API_URL: deployed.api_url, PREFECT_UI_URL: deployed.ui_url,
+                                 PREFECT_API_AUTH_STRING: deployed.credentials}):
             yield deployed
     finally:
         deployed.run("stop")
