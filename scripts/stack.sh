@@ -26,7 +26,7 @@ SLACK_PORT=${TENKEN_SLACK_PORT:-4300}
 REVIEW_PORT=${TENKEN_REVIEW_PORT:-4310}
 AUTH_FILE=$RUN/prefect-auth
 export PREFECT_API_URL=${PREFECT_API_URL:-http://127.0.0.1:$PORT/api}
-export PREFECT_UI_API_URL=$PREFECT_API_URL
+export PREFECT_UI_API_URL=${PREFECT_UI_API_URL:-$PREFECT_API_URL}
 export PREFECT_UI_URL=${PREFECT_UI_URL:-http://127.0.0.1:$PORT}
 # The demo's server keeps its database and settings in var/run, not in the user's ~/.prefect.
 export PREFECT_HOME=$RUN/prefect
