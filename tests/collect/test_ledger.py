@@ -154,7 +154,8 @@ def test_the_cycle_keeps_its_deadline(any_ledger):
     assert any_ledger.cycle(2021) is None
 
 
-def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger_url):
+def ledger_at(ledger_url: str, revision: str, *rows: tuple[str, dict]) -> None:
+    """A ledger migrated only up to `revision`, with a cycle and the given rows (SQL, parameters) in it."""
     from alembic import command as alembic_command
     from sqlalchemy import text
 
@@ -164,16 +165,21 @@ def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger
     with engine.connect().execution_options(**{ledger_engine.WRITE: True}) as connection, connection.begin():
         config = ledger_engine._config()
         config.attributes["connection"] = connection
-        alembic_command.upgrade(config, "0001")
+        alembic_command.upgrade(config, revision)
         connection.execute(text("INSERT INTO cycles (id, fiscal_year, plan_name, opened_at) "
                                 "VALUES (1, :y, 'p', '2021-04-15 00:00:00')"), {"y": YEAR})
-        connection.execute(text("INSERT INTO files (sha256, size, content, stored_at) "
-                                "VALUES (:s, 1, :c, '2021-05-20 00:00:00')"), {"s": "a" * 64, "c": b"x"})
-        connection.execute(text(
-            "INSERT INTO submissions (id, cycle_id, sha256, department, status, version, received_at, file_name, "
-            "source, channel, sender, file_format) VALUES (1, 1, :s, 'tourism', 'accepted', 1, "
-            "'2021-05-20 00:00:00', 'f.xlsx', '/inbox/f.xlsx', 'inbox', NULL, 'xlsx')"), {"s": "a" * 64})
+        for statement, parameters in rows:
+            connection.execute(text(statement), parameters)
     engine.dispose()
+
+
+def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger_url):
+    ledger_at(ledger_url, "0001", *[
+        ("INSERT INTO files (sha256, size, content, stored_at) "
+         "VALUES (:s, 1, :c, '2021-05-20 00:00:00')", {"s": "a" * 64, "c": b"x"}),
+        ("INSERT INTO submissions (id, cycle_id, sha256, department, status, version, received_at, file_name, "
+         "source, channel, sender, file_format) VALUES (1, 1, :s, 'tourism', 'accepted', 1, "
+         "'2021-05-20 00:00:00', 'f.xlsx', '/inbox/f.xlsx', 'inbox', NULL, 'xlsx')", {"s": "a" * 64})])
 
     with Ledger.open(ledger_url) as upgraded:
         with upgraded.engine.connect() as connection:
@@ -187,22 +193,9 @@ def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger
 
 
 def test_a_ledger_of_revision_0002_keeps_its_review_decisions_and_takes_one_per_reviewer_after_0003(ledger_url):
-    from alembic import command as alembic_command
-    from sqlalchemy import text
-
-    from tenken.ledger import engine as ledger_engine
-
-    engine = ledger_engine.make_engine(ledger_url)
-    with engine.connect().execution_options(**{ledger_engine.WRITE: True}) as connection, connection.begin():
-        config = ledger_engine._config()
-        config.attributes["connection"] = connection
-        alembic_command.upgrade(config, "0002")
-        connection.execute(text("INSERT INTO cycles (id, fiscal_year, plan_name, opened_at) "
-                                "VALUES (1, :y, 'p', '2021-04-15 00:00:00')"), {"y": YEAR})
-        connection.execute(text("INSERT INTO review_decisions (cycle_id, round, decision, reviewer, comments, "
-                                "decided_at) VALUES (1, 1, 'request_changes', '審査 一郎', '直して', "
-                                "'2021-07-01 00:00:00')"))
-    engine.dispose()
+    ledger_at(ledger_url, "0002", ("INSERT INTO review_decisions (cycle_id, round, decision, reviewer, comments, "
+                                   "decided_at) VALUES (1, 1, 'request_changes', '審査 一郎', '直して', "
+                                   "'2021-07-01 00:00:00')", {}))
 
     with Ledger.open(ledger_url) as upgraded:
         with upgraded.engine.connect() as connection:
