@@ -11,6 +11,11 @@ from tenken.report.opendata import annex_csv, annex_json, column_dictionary
 from tenken.report.render import render_html, render_pdf
 
 
+def report_name(fiscal_year: int, draft: bool, suffix: str = ".pdf") -> str:
+    """The report's file name: report-2020.pdf, or report-2020-draft.pdf for a review round's draft."""
+    return f"report-{fiscal_year}{'-draft' if draft else ''}{suffix}"
+
+
 def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft: bool,
                  pdf_annex_limit: int | None = None) -> dict[str, Path]:
     """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary.
@@ -24,10 +29,9 @@ def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft:
     context = build_context(assessment, summary, draft=draft)
     html = render_html(context)
     year = assessment.fiscal_year
-    suffix = "-draft" if draft else ""
     paths = {
-        "pdf": out_dir / f"report-{year}{suffix}.pdf",
-        "html": out_dir / f"report-{year}{suffix}.html",
+        "pdf": out_dir / report_name(year, draft, ".pdf"),
+        "html": out_dir / report_name(year, draft, ".html"),
         "csv": out_dir / f"annex-{year}.csv",
         "json": out_dir / f"annex-{year}.json",
         "columns": out_dir / f"annex-{year}-columns.csv",

@@ -274,8 +274,9 @@ def remind_reviewers(cycle: Cycle, run_url: str | None = None, now: datetime | N
         return []
     codes = {c.reviewer: c for c in cycle.ledger.review_codes(year, round)}
     started = min((c.issued_at for c in codes.values()), default=now)
-    draft = cycle.settings.cycle_dir(year) / "review" / f"round-{round}" / f"report-{year}-draft.pdf"
-    draft_url = draft_link(review.site_url, link_signer(cycle.settings), year, round, draft.name,
+    from tenken.report import report_name  # the report package loads WeasyPrint: only where a link is made
+
+    draft_url = draft_link(review.site_url, link_signer(cycle.settings), year, round, report_name(year, draft=True),
                            state.expires_at or now)
     sent = []
     for k, days in enumerate(sorted(review.remind_after_days)):
