@@ -132,6 +132,27 @@ def answer_review(settings: Settings, fiscal_year: int, round: int, decision: st
     return answered
 
 
+@task(cache_policy=NO_CACHE, retries=0)
+def paused_review_url(fiscal_year: int) -> str | None:
+    """The UI address of the compile-and-review run paused for this year's reviewers, if there is one."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, \
+        FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_UI_URL
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["compile-and-review"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
+    ui = PREFECT_UI_URL.value()
+    for run in runs:
+        year = (run.parameters or {}).get("fiscal_year")
+        if ui and (year is None or int(year) == fiscal_year):
+            return f"{ui.rstrip('/')}/runs/flow-run/{run.id}"
+    return None
+
+
 @side_effect
 def remind_reviewers(settings: Settings, fiscal_year: int, run_url: str | None = None,
                      now: datetime | None = None) -> list[str]:

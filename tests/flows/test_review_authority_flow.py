@@ -133,3 +133,29 @@ def test_a_round_that_runs_out_tells_the_office_who_has_not_answered(review, tmp
     assert len(office) == 1, office
     assert "期限" in office[0] and "審査 花子" in office[0] and "公表されていません" in office[0]
     assert not (tmp_path / "site" / "2020").exists()
+
+
+def test_the_daily_reminders_reach_only_who_has_not_answered_with_the_paused_runs_address(review, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.settings import PREFECT_UI_URL, temporary_settings
+
+    from flows.review_reminders import review_reminders
+
+    slack, thread, outcome = review(approvals="all", remind_after_days=[1])
+    paused = wait_for_paused_review(timeout=120, pause_key="review-2020-round-1")
+    answer_review(paused.id, "approve", code(slack, "@hanako"), "")
+    wait_for_paused_review(timeout=60, pause_key="review-2020-round-1-2")
+
+    with temporary_settings({PREFECT_UI_URL: "http://tenken-ui.example:4200"}):
+        sent = review_reminders(2020, str(tmp_path / "config"), now=datetime.now(UTC) + timedelta(days=2))
+        again = review_reminders(2020, str(tmp_path / "config"), now=datetime.now(UTC) + timedelta(days=3))
+
+    assert sent == ["review_reminder/round-1/1/1"] and again == []
+    [reminder] = [m.text for m in slack.messages_to("@ichiro") if "まだ判断をいただいていません" in m.text]
+    assert f"http://tenken-ui.example:4200/runs/flow-run/{paused.id}" in reminder
+    assert not [m for m in slack.messages_to("@hanako") if "まだ判断" in m.text], "she has answered"
+    answer_review(wait_for_paused_review(timeout=60, pause_key="review-2020-round-1-2").id, "approve",
+                  code(slack, "@ichiro"), "")
+    thread.join(timeout=120)
+    assert outcome["result"]["status"] == "approved"
