@@ -4,13 +4,14 @@ Layout of the target:
     index.html            every published year, newest first
     <year>/<files>        the PDF, HTML and open data of that year, as written by the report
     <year>/SHA256SUMS     checksums of those files (`sha256sum -c SHA256SUMS` verifies them)
-    <year>/meta.json      what the index shows for the year
+    <year>/meta.json      what the index shows for the year, with its headline figures (a meta.json
+                          written before they were kept still lists its files, without figures)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +23,18 @@ from tenken.core.wareki import wareki_year
 from tenken.files import sha256_file
 
 _KIND_LABELS = {"pdf": "報告書（PDF）", "html": "報告書（HTML）", "csv": "別紙 オープンデータ（CSV）",
-                "json": "別紙 オープンデータ（JSON）", "dictionary": "項目定義"}
+                "json": "別紙 オープンデータ（JSON）", "dictionary": "項目定義",
+                "columns": "別紙 オープンデータ 項目定義（CSV）"}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A year's headline figures, shown on the index beside its links (from the publication's summary)."""
+
+    rate: float | None  # achievement rate in percent; None when no measure had an indicator to rate
+    rated: int  # measures whose indicator was rated
+    met: int  # of those, achieved or exceeded
+    measure_label: str  # the plan's word for a measure (施策, 事業 …)
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ def _join(root: str, *parts: str) -> str:
 
 
 def publish(files: dict[str, Path], *, fiscal_year: int, plan_name: str, organisation: str,
-            target: str, published_on: datetime | None = None) -> Published:
+            target: str, published_on: datetime | None = None, headline: Headline | None = None) -> Published:
     """Copy the files of a year to the target with checksums, then rewrite the index."""
     fs, root = _filesystem(target)
     year_dir = _join(root, str(fiscal_year))
@@ -68,6 +80,8 @@ def publish(files: dict[str, Path], *, fiscal_year: int, plan_name: str, organis
         "files": [{"kind": kind, "name": Path(path).name, "sha256": checksums[Path(path).name]}
                   for kind, path in files.items()],
     }
+    if headline is not None:
+        meta["headline"] = asdict(headline)
     fs.pipe_file(_join(year_dir, "meta.json"), json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
     index = write_index(fs, root, organisation)
     return Published(target=year_dir, files=urls, checksums=checksums, index=index)
@@ -82,6 +96,7 @@ def write_index(fs, root: str, organisation: str) -> str:
         if name.isdigit() and fs.exists(meta_path):
             meta = json.loads(fs.cat_file(meta_path).decode("utf-8"))
             meta["year_label"] = wareki_year(meta["fiscal_year"])
+            meta["figures"] = _figures(meta.get("headline"))
             for item in meta["files"]:
                 item["label"] = _KIND_LABELS.get(item["kind"], item["name"])
                 item["href"] = f"{name}/{item['name']}"
@@ -92,3 +107,13 @@ def write_index(fs, root: str, organisation: str) -> str:
     index = _join(root, "index.html")
     fs.pipe_file(index, html.encode("utf-8"))
     return index
+
+
+def _figures(headline: dict | None) -> dict | None:
+    """The index's words for a year's headline figures: 達成率 69.8%（63施策中44施策が目標を達成）.
+    None for a meta.json written before the figures were kept, or a year without a rated measure."""
+    if not headline or headline.get("rate") is None:
+        return None
+    label = headline.get("measure_label") or "施策"
+    return {"rate": f"{headline['rate']:.1f}%",
+            "detail": f"{headline['rated']}{label}中{headline['met']}{label}が目標を達成"}

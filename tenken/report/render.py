@@ -3,11 +3,17 @@
 Two walls keep the departments' free text from doing anything but print: every template is
 autoescaped, and WeasyPrint gets a URL fetcher that serves files under templates/report/
 and refuses every other URL (file://, http://, data: …), so nothing outside is ever read.
+
+The HTML page and the PDF come from the same markup. What only a screen needs (the scroll boxes around
+wide tables and their hint) sits between <!--screen--> and <!--/screen--> in the templates, and
+render_pdf drops it, so the PDF and its tag tree stay the report's own; screen styles sit in
+@media screen, which WeasyPrint (print media) skips.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,6 +26,7 @@ from tenken.resources import REPORT_TEMPLATES
 
 TEMPLATES = REPORT_TEMPLATES
 PDF_VARIANT = "pdf/ua-1"
+SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.DOTALL)
 
 
 class FetchRefused(ValueError):
@@ -66,7 +73,14 @@ def render_html(context: dict) -> str:
     return environment().get_template("report.html").render(context)
 
 
+def print_markup(html: str) -> str:
+    """The report HTML without its screen-only markup. Text is autoescaped, so a department's free text
+    can never open or close such a stretch."""
+    return SCREEN_ONLY.sub("", html)
+
+
 def render_pdf(html: str, fetcher: AssetFetcher | None = None) -> bytes:
     """A tagged PDF (PDF/UA-1) of the report HTML; metadata and dates come from its <head>."""
-    document = HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher or AssetFetcher())
+    document = HTML(string=print_markup(html), base_url=TEMPLATES.as_uri() + "/",
+                    url_fetcher=fetcher or AssetFetcher())
     return document.write_pdf(pdf_variant=PDF_VARIANT)

@@ -11,7 +11,7 @@ from tenken.notify import render
 from tenken.services.compiling import current_assessment
 from tenken.services.cycle import Cycle
 from tenken.services.dispatch import Outgoing
-from tenken.website import Published, publish
+from tenken.website import Headline, Published, publish
 
 
 NOT_APPROVED = ("{year}の「{plan}」点検報告書は、確認者の承認（cycle.yaml の review.approvals）がそろった確認回がないため"
@@ -30,9 +30,12 @@ def publish_final(cycle: Cycle, published_on: datetime | None = None, unreviewed
     if approved is None and not unreviewed:
         raise DomainError(NOT_APPROVED.format(year=wareki_year(year), plan=plan.name))
     assessment = current_assessment(cycle, allow_missing=False)
-    files = write_report(assessment, summarize(assessment), cycle.folder("final"), draft=False)
+    summary = summarize(assessment)
+    files = write_report(assessment, summary, cycle.folder("final"), draft=False)
     published = publish(files, fiscal_year=year, plan_name=plan.name, organisation=plan.organisation,
-                        target=cycle.settings.publish_target(config.publish_target), published_on=published_on)
+                        target=cycle.settings.publish_target(config.publish_target), published_on=published_on,
+                        headline=Headline(rate=summary.rate, rated=summary.rated, met=summary.met,
+                                          measure_label=plan.measure_label))
     cycle.ledger.record_publication(year, published.target, published.checksums, review_round=approved)
     if config.announce_channel and config.announce_channel.address:
         base = config.site_url.rstrip("/")
