@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
 
-.PHONY: setup system-packages browser-packages demo stop test bench clean
+.PHONY: setup system-packages browser-packages office-packages demo stop test bench clean
 
 setup: system-packages $(BIN)/tenken
 
@@ -19,6 +19,17 @@ system-packages:
 	  echo "installing Debian packages: $$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# LibreOffice Calc without a GUI, and Carlito (metric-compatible with Excel's Calibri, so the form prints at
+# Excel's size): the tests open each request workbook as a clerk would and print it to PDF.
+OFFICE_PACKAGES := libreoffice-calc-nogui fonts-crosextra-carlito
+office-packages:
+	@missing=$$(for p in $(OFFICE_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 # The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
@@ -51,7 +62,7 @@ stop:
 
 # Two workers for everything but the browser tests (each file stays on one worker: the Prefect harness and the
 # Slack stand-ins are per module or session), then the browser tests on their own, since each starts a whole stack.
-test: setup browser-packages
+test: setup browser-packages office-packages
 	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"
 	$(BIN)/pytest -q -m browser
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from tenken.config import DEFAULT_CONFIG, load_plan, load_results
+from tenken.config import DEFAULT_CONFIG, load_directory, load_plan, load_results
 from tenken.identity import Signer
 from tenken.services.opening import department_results, write_request_files
 
@@ -29,5 +29,5 @@ def write_example_workbooks(fiscal_year: int, out_dir: Path, config_dir: Path | 
     config_dir = Path(config_dir or DEFAULT_CONFIG)
     written = write_request_files(load_plan(config_dir), fiscal_year, out_dir, deadline,
                                   filled=load_results(config_dir, fiscal_year), workbook=not csv, csv=csv,
-                                  signer=signer, on_file=on_file)
+                                  signer=signer, on_file=on_file, directory=load_directory(config_dir))
     return list(written.values())

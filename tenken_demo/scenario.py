@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tenken.config import load_cycle_settings, load_plan, load_results
+from tenken.config import load_cycle_settings, load_directory, load_plan, load_results
 from tenken.services.opening import department_results, write_request_files
 from tenken.settings import Settings
 from tenken.workbook.writer import request_file_name, request_workbook
@@ -35,7 +35,8 @@ def scenario(settings: Settings, fiscal_year: int = FISCAL_YEAR) -> dict[str, li
     folder = settings.cycle_dir(fiscal_year) / "demo-submissions"
     arrivals: dict[str, list[list[str]]] = {}
     signer = settings.signer(plan.name)
-    written = write_request_files(plan, fiscal_year, folder, deadline, filled=results, signer=signer)
+    written = write_request_files(plan, fiscal_year, folder, deadline, filled=results, signer=signer,
+                                  directory=load_directory(settings.config_dir))
     for department, path in written.items():
         day = LATE.get(department, CORRECTED[2] if department == CORRECTED[0] else ON_TIME)
         arrivals.setdefault(day.isoformat(), []).append([department, str(path)])

@@ -11,10 +11,12 @@ from tenken.core.results import MeasureResult, ResultSet
 from tenken.files import sha256_file
 from tenken.identity import Signer
 from tenken.notify import render
+from tenken.notify.base import NotificationError, parse_target
+from tenken.notify.recipient import Directory, Recipient
 from tenken.services.cycle import Cycle
 from tenken.services.dispatch import Outgoing
 from tenken.workbook.layout import departments_on_form
-from tenken.workbook.writer import request_csv, request_file_name, request_workbook
+from tenken.workbook.writer import DEFAULT_SUBMIT, request_csv, request_file_name, request_workbook
 
 
 def department_results(plan: Plan, results: ResultSet, department: str) -> dict[str, MeasureResult]:
@@ -23,13 +25,29 @@ def department_results(plan: Plan, results: ResultSet, department: str) -> dict[
     return {r.measure: r for r in results.results if r.measure in mine}
 
 
+def submit_instruction(recipient: Recipient | None) -> str:
+    """How a department sends its filled form back, said in the form: a reply in the Slack thread its
+    request arrived in (send_requests posts the workbook there), naming the conversation."""
+    address = recipient.address if recipient is not None else None
+    if not address:
+        return DEFAULT_SUBMIT
+    try:
+        kind = parse_target(address).kind
+    except NotificationError:
+        return DEFAULT_SUBMIT
+    where = "スレッド" if kind in ("channel_name", "channel_id") else "ダイレクトメッセージのスレッド"
+    return f"記入後、このファイルを受け取った Slack の{where}に返信して提出してください（{address}）。"
+
+
 def write_request_files(plan: Plan, fiscal_year: int, out_dir: Path, deadline: date | None, *,
                         departments: Iterable[str] | None = None, filled: ResultSet | None = None,
                         workbook: bool = True, csv: bool = False, signer: Signer | None = None,
-                        on_file: Callable[[Path], None] | None = None) -> dict[str, Path]:
+                        on_file: Callable[[Path], None] | None = None,
+                        directory: Directory | None = None) -> dict[str, Path]:
     """Each asked department's request workbook (and/or CSV form), optionally filled in with `filled`'s
     results as the department would have written them; returns department -> workbook (or CSV) path.
-    With a signer, each carries its department's submission token (without one, intake refuses it)."""
+    With a signer, each carries its department's submission token (without one, intake refuses it).
+    With a directory (departments.yaml), each workbook says where to submit it (else a generic sentence)."""
     wanted = departments_on_form(plan, fiscal_year)
     if departments is not None:
         chosen = set(departments)
@@ -42,7 +60,8 @@ def write_request_files(plan: Plan, fiscal_year: int, out_dir: Path, deadline: d
         token = signer.token(fiscal_year, key) if signer is not None else None
         if workbook:
             path = out_dir / request_file_name(fiscal_year, key)
-            path.write_bytes(request_workbook(plan, fiscal_year, key, deadline, results, token))
+            submit_to = submit_instruction(directory.department(key)) if directory is not None else None
+            path.write_bytes(request_workbook(plan, fiscal_year, key, deadline, results, token, submit_to))
             written[key] = path
         if csv:
             path = out_dir / request_file_name(fiscal_year, key, ".csv")
@@ -62,7 +81,7 @@ def open_cycle(cycle: Cycle, out_dir: Path | None = None, departments: Iterable[
     cycle.folder("inbox")  # where submissions will arrive: there from the first day
     written = write_request_files(cycle.plan, cycle.fiscal_year, out_dir or cycle.folder("requests"),
                                   record.deadline, departments=departments, csv=csv, signer=cycle.signer,
-                                  on_file=on_file)
+                                  on_file=on_file, directory=cycle.directory)
     return {key: str(path) for key, path in written.items()}
 
 

@@ -24,6 +24,7 @@ FORMAT_VERSION = 1
 INPUT_SHEET = "実績入力"
 GUIDE_SHEET = "記入方法"
 META_SHEET = "_tenken"  # very hidden: format, fiscal year, department; cause labels for the drop-down
+SUBMIT_ROW = 5  # the heading's last line: how to send the form back
 HEADER_ROW = 6
 FIRST_ROW = 7
 AUTO_RATED = "（自動判定）"
@@ -37,7 +38,7 @@ class Column:
     id: str
     title: str
     letter: str
-    width: float
+    width: float  # Excel's unit: about one digit, or half a full-width character; text wraps within it
     input: bool = False
 
 
@@ -50,18 +51,18 @@ def key_title(measure_label: str = DEFAULT_MEASURE_LABEL) -> str:
 def columns(measure_label: str = DEFAULT_MEASURE_LABEL) -> tuple[Column, ...]:
     """The form's columns, the measure named in the plan's own word."""
     return (
-        Column("key", key_title(measure_label), "A", 11),
-        Column("part", "項目", "B", 6),
-        Column("name", f"{measure_label}名", "C", 30),
-        Column("indicator", "成果指標", "D", 30),
-        Column("kind", "種別", "E", 6),
-        Column("unit", "単位", "F", 7),
-        Column("target", "目標", "G", 16),
-        Column("actual", "実績", "H", 18, input=True),
-        Column("self_rating", "自己評価", "I", 9, input=True),
-        Column("reason", "未達成の理由及び今後の見込み等", "J", 40, input=True),
-        Column("cause", "要因", "K", 22, input=True),
-        Column("highlight", "主な取組", "L", 40, input=True),
+        Column("key", key_title(measure_label), "A", 10),
+        Column("part", "項目", "B", 5),
+        Column("name", f"{measure_label}名", "C", 22),
+        Column("indicator", "成果指標", "D", 20),
+        Column("kind", "種別", "E", 5.5),
+        Column("unit", "単位", "F", 6),
+        Column("target", "目標", "G", 13),
+        Column("actual", "実績", "H", 13, input=True),
+        Column("self_rating", "自己評価", "I", 13, input=True),  # （自動判定） on one line
+        Column("reason", "未達成の理由及び今後の見込み等", "J", 28, input=True),
+        Column("cause", "要因", "K", 16, input=True),
+        Column("highlight", "主な取組", "L", 28, input=True),
     )
 
 

@@ -3,18 +3,31 @@
 The workbook identifies its cycle and department in a very hidden, protected sheet, so the file
 name does not matter. Every cell but the input cells is locked and the sheet protected; intake
 still compares the locked cells with the plan, because protection is a guide, not a guard.
+
+The form is laid out for a clerk who reads it on screen and prints it for the section chief: every cell
+wraps within its column, each row is as tall as its longest wrapped cell (spreadsheets do not fit rows
+to wrapped text when they open a file, so the heights are estimated here from the text, erring towards
+more lines), the header row is frozen and repeated on every printed page, both sheets print on A4
+landscape one page wide, each input column says what to type when a cell is selected, and the form
+says how to send it back.
 """
 
 from __future__ import annotations
 
 import io
+import math
+from copy import copy
 from datetime import UTC, date, datetime
+from unicodedata import east_asian_width
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tenken.core.plan import Department, Plan
@@ -24,14 +37,13 @@ from tenken.csvsafe import to_csv
 from tenken.identity import REQUEST_VERSION
 
 from .layout import (
-    COLUMN,
     COLUMNS,
+    CSV_TOKEN,
     FIRST_ROW,
     FORMAT_VERSION,
     GUIDE_SHEET,
     HEADER_ROW,
     INPUT_SHEET,
-    CSV_TOKEN,
     META_SHEET,
     SELF_RATINGS,
     TemplateRow,
@@ -46,7 +58,30 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center", horizontal="center")
 WEEKDAYS = "月火水木金土日"
+# Where a department sends the filled form, when the caller does not say (tenken.services.opening does).
+DEFAULT_SUBMIT = "記入後、このファイルを受け取ったメッセージ（Slack のスレッドなど）に返信して提出してください。"
+
+# Wrapped text, estimated. Widths are in Excel's column unit, the width of a digit of the default font
+# (Calibri 11 pt, about 5.25 pt); a full-width character of 11 pt is about 2.1 of them. Every estimate
+# errs towards more lines: a cut cell is the bug, some air below the text is not.
+WIDE_UNITS = 2.2  # a full-width character (kanji, kana, full-width marks and digits)
+NARROW_UNITS = 1.15  # anything else (the substitute for Calibri may be wider than Calibri)
+CELL_PADDING_UNITS = 1.5  # a cell's inner margins
+FILL = 0.9  # a wrapped line is not full: it breaks before a word, or a mark that may not begin a line
+LINE_POINTS = 16.0  # one line of 11 pt text: Japanese fonts have tall lines
+ROW_PADDING_POINTS = 6.0
+MAX_ROW_POINTS = 409.0  # Excel's limit
+TEXT_SIZES = (11, 10, 9, 8)  # a cell too long for the tallest row at 11 pt is set smaller, down to 8 pt
+BOLD = 1.05  # bold type is a little wider
+INPUT_MIN_LINES = 3  # room for a reason or a highlight being typed (rows can still be resized)
+# The instructions' one column: inside A4 landscape at 100 % even where the default font's digit is wider
+# than Calibri's (LibreOffice without Calibri or Carlito: about 7 pt a unit). A single column wider than
+# the page is clipped, not shrunk: fit-to-width counts pages, and one column is one page wide.
+GUIDE_WIDTH = 100
+PROMPT_TITLE_CHARS = 32  # Excel's limits for an input message
+PROMPT_CHARS = 255
 
 
 def set_text(cell: Cell, value: str) -> None:
@@ -62,35 +97,101 @@ def deadline_text(deadline: date | None) -> str:
     return f"提出期限: {wareki_date(deadline)}（{WEEKDAYS[deadline.weekday()]}）"
 
 
-def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: date | None) -> list[str]:
+def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
+                submit_to: str | None = None) -> list[str]:
     causes = "、".join(t.label for t in plan.rating.cause_tags)
+    cause_line = (f"5. 要因: 未達成の場合は、主な要因を選んでください（{causes}）。" if causes
+                  else "5. 要因: 未達成の場合は、主な要因を入力してください。")
     return [
         f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票の記入方法",
         "",
         f"このファイルは{department.name}の{wareki_year(fiscal_year)}の点検の依頼ファイルです。{deadline_text(deadline)}",
+        f"提出方法: {submit_to or DEFAULT_SUBMIT}",
         "所属と年度はファイルの中の情報で確認しますので、ファイル名は変えても構いません。",
         "",
         ("1. 「実績入力」シートの黄色のセルに入力してください。それ以外のセルは変更できません。"
-         "行・列・シートの追加や削除もしないでください（変更されたファイルは受け付けられません）。"),
+         "行・列・シートの追加や削除もしないでください（変更されたファイルは受け付けられません）。"
+         "セルを選ぶと、入力する内容と例が表示されます。"),
         ("2. 実績: 目標と同じ単位を付けて入力してください（例: 10,000人、75.3%）。全角の数字でも構いません。"
          "把握できなかった場合は「未把握」と入力してください。(1)(2)…と項目が分かれている指標は、項目の行ごとに入力します。"),
         (f"3. 自己評価: 定性的な指標の{plan.measure_label}だけ、{'・'.join(SELF_RATINGS)}から選んでください"
          "（◎ 目標を上回った、○ 達成、△ 未達成）。数値の指標は自動で判定します。"),
         "4. 未達成の理由及び今後の見込み等: 目標に届かなかった場合は必ず入力してください。",
-        f"5. 要因: 未達成の場合は、主な要因を選んでください（{causes}）。",
+        cause_line,
         ("6. 主な取組: 報告書の「主な取組」に載せる今年度の成果があれば、1〜2文で入力してください。"
          "段落を分けるときはセル内で改行（Alt+Enter）してください。"),
         "7. 数式は入力しないでください。数式の入ったセルがあるファイルは受け付けられません。値を直接入力してください。",
-        ("8. 入力が終わったら、Excel ブック（.xlsx）のまま提出してください。"
+        ("8. 入力が終わったら、Excel ブック（.xlsx）のまま、上の「提出方法」のとおり提出してください。"
          "問題があった場合は、問題のセルに色とコメントを付けたファイルをお返しします。"),
         ("9. 提出後に修正する場合は、修正したファイルをもう一度提出してください。"
          "最後に受け付けたファイルが有効になります。以前に提出したファイルも記録として保存されます。"),
     ]
 
 
+def text_units(text: str) -> float:
+    """How wide a line of text is, in column width units (full-width characters count about 2)."""
+    if text.isascii():
+        return len(text) * NARROW_UNITS
+    wide = sum(1 for ch in text if east_asian_width(ch) in "WFA")  # A: ◎○△※… are full-width in Japanese fonts
+    return wide * WIDE_UNITS + (len(text) - wide) * NARROW_UNITS
+
+
+def wrapped_lines(text: str, width: float, scale: float = 1.0) -> int:
+    """Lines `text` takes wrapped in a column `width` units wide (`scale` for larger or bold type), at least 1."""
+    room = max(width - CELL_PADDING_UNITS, 1.0)
+    lines = 0
+    for paragraph in text.split("\n"):
+        units = text_units(paragraph) * scale
+        lines += 1 if units <= room else math.ceil(units / (room * FILL))
+    return lines
+
+
+def row_points(lines: int, size: float = 11) -> float:
+    """An explicit row height (points) for `lines` lines of `size` pt text; Excel's maximum at most."""
+    return min(MAX_ROW_POINTS, lines * LINE_POINTS * size / 11 + ROW_PADDING_POINTS)
+
+
+def text_points(text: str, width: float, size: float = 11, bold: bool = False) -> float:
+    """The row height (points) that shows `text` whole, wrapped in a column `width` units wide."""
+    return row_points(wrapped_lines(text, width, size / 11 * (BOLD if bold else 1.0)), size)
+
+
+def fitted(text: str, width: float) -> tuple[float, int]:
+    """The row height (points) that shows a form cell's `text` whole, and the type size (points) that lets it:
+    11, or less for a text longer than Excel's tallest row holds at 11 pt."""
+    for size in TEXT_SIZES:
+        lines = wrapped_lines(text, width, size / 11)
+        if lines * LINE_POINTS * size / 11 + ROW_PADDING_POINTS <= MAX_ROW_POINTS:
+            return row_points(lines, size), size
+    return MAX_ROW_POINTS, TEXT_SIZES[-1]
+
+
+def _header_footer_text(text: str) -> str:
+    return text.replace("&", "&&")  # & starts a code in a page header
+
+
+def _print_setup(ws: Worksheet, department: Department, deadline: date | None, title: str) -> None:
+    """A4 landscape, one page wide and as many tall as needed; the department and the deadline on top
+    of every page, the page number at the bottom."""
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.75, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    header = ws.oddHeader
+    header.left.text = _header_footer_text(f"所属: {department.name}")
+    header.center.text = _header_footer_text(title)
+    header.right.text = _header_footer_text(deadline_text(deadline))
+    header.left.size = header.center.size = header.right.size = 9
+    ws.oddFooter.center.text = "&P / &N ページ"
+    ws.oddFooter.center.size = 9
+
+
 def _write_meta(wb: Workbook, plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
-                token: str | None = None) -> str:
-    """Fill the meta sheet; return the range holding the cause labels (for the drop-down).
+                token: str | None = None) -> str | None:
+    """Fill the meta sheet; return the range holding the cause labels (for the drop-down), None without any.
     `token` is the department's submission token (tenken.identity), when the workbook is a real request."""
     meta = wb.create_sheet(META_SHEET)
     entries = [("format", FORMAT_VERSION), ("fiscal_year", fiscal_year), ("department", department.key),
@@ -106,31 +207,39 @@ def _write_meta(wb: Workbook, plan: Plan, fiscal_year: int, department: Departme
         set_text(meta.cell(row, 4), text)
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
-    return f"'{META_SHEET}'!$D$1:$D${max(len(labels), 1)}"
+    # A range, not a quoted list: labels may hold commas, and a quoted list stops at 255 characters.
+    return f"'{META_SHEET}'!$D$1:$D${len(labels)}" if labels else None
 
 
-def _heading(ws: Worksheet, plan: Plan, fiscal_year: int, department: Department, deadline: date | None) -> None:
+def _heading(ws: Worksheet, plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
+             submit_to: str) -> None:
     last = COLUMNS[-1].letter
+    width = sum(c.width for c in COLUMNS)
     lines = [
         (f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票", Font(bold=True, size=14)),
         (f"所属: {department.name}", Font(bold=True, size=12)),
         (deadline_text(deadline), Font(bold=True, size=12, color="C00000")),
-        ("黄色のセルに入力してください（それ以外は変更できません）。"
-         "記入方法は「記入方法」シートをご覧ください。", Font()),
+        (("黄色のセルに入力してください（それ以外は変更できません）。"
+          "記入方法は「記入方法」シートをご覧ください。"), Font()),
     ]
+    lines.append((submit_to, Font(bold=True, color="1F4E79")))  # SUBMIT_ROW, above the header row
     for row, (text, font) in enumerate(lines, 1):
         ws.merge_cells(f"A{row}:{last}{row}")
         cell = ws.cell(row, 1, text)
         cell.font = font
+        cell.alignment = WRAP
+        ws.row_dimensions[row].height = text_points(text, width, font.size or 11, bool(font.bold))
+    header_points = 0.0
     for column in columns(plan.measure_label):
         cell = ws[f"{column.letter}{HEADER_ROW}"]
         cell.value = column.title
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.border = BORDER
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        cell.alignment = HEADER_ALIGNMENT
         ws.column_dimensions[column.letter].width = column.width
-    ws.row_dimensions[HEADER_ROW].height = 32
+        header_points = max(header_points, text_points(column.title, column.width, bold=True))
+    ws.row_dimensions[HEADER_ROW].height = header_points
 
 
 def _row_values(row: TemplateRow, result: MeasureResult | None, cause_labels: dict[str, str]) -> dict[str, str]:
@@ -150,60 +259,135 @@ def _row_values(row: TemplateRow, result: MeasureResult | None, cause_labels: di
     return values
 
 
+def _validation(title: str, prompt: str, cells: list[str], **kwargs) -> DataValidation:
+    """A validation of `cells` that shows what to type when one is selected (Excel and LibreOffice)."""
+    return DataValidation(sqref=" ".join(cells), showInputMessage=True, promptTitle=title[:PROMPT_TITLE_CHARS],
+                          prompt=prompt[:PROMPT_CHARS], allow_blank=True, **kwargs)
+
+
+def actual_prompt(row: TemplateRow) -> tuple[str, str]:
+    """The input message (title, text) of a row's 実績 cell: what to type, with an example in the unit of
+    the row's indicator."""
+    part = row.fixed.get("part", "") if row.parts > 1 else ""
+    unknown = "把握できなかった場合は「未把握」と入力してください。"
+    if row.fixed.get("kind") == "定性":
+        return f"実績{part}（定性）", f"取組の実績を文章で入力してください（例: 実施、一部実施）。{unknown}"
+    unit = row.fixed.get("unit", "")
+    if unit:
+        return (f"実績{part}（単位: {unit}）",
+                f"実績値を数値で、単位（{unit}）を付けて入力してください（例: 12{unit}）。全角の数字でも構いません。{unknown}")
+    return f"実績{part}", f"実績値を数値で入力してください（例: 1,200）。全角の数字でも構いません。{unknown}"
+
+
+def _measure_input_messages(cause_range: str | None) -> dict[str, tuple[str, str, dict]]:
+    """The per-measure inputs' messages (title, text, more of the validation): drop-downs where there is a list."""
+    ratings = "、".join(f"{mark} {meaning}" for mark, meaning in zip(SELF_RATINGS, ("目標を上回った", "達成", "未達成"),
+                                                                    strict=True))
+    return {
+        # ◎○△ hold no comma and stay short: a quoted list works in Excel and LibreOffice alike.
+        "self_rating": ("自己評価", f"一覧から選んでください（{ratings}）。定性的な指標だけ入力します。",
+                        {"type": "list", "formula1": '"' + ",".join(SELF_RATINGS) + '"', "showErrorMessage": True,
+                         "errorTitle": "自己評価", "error": "◎・○・△のいずれかを選んでください。"}),
+        "cause": (("要因", "未達成の場合は、主な要因を一覧から選んでください。",
+                   {"type": "list", "formula1": cause_range, "showErrorMessage": True, "errorTitle": "要因",
+                    "error": "一覧から選んでください。"})
+                  if cause_range else ("要因", "未達成の場合は、主な要因を入力してください（例: 国の制度変更の影響）。", {})),
+        "reason": ("未達成の理由及び今後の見込み等",
+                   ("目標に届かなかった場合は必ず入力してください（例: 感染症の影響で説明会を2回中止した。"
+                    "来年度はオンラインでも開催する。）。セル内の改行は Alt+Enter です。"), {}),
+        "highlight": ("主な取組",
+                      ("報告書の「主な取組」に載せる今年度の成果があれば、1〜2文で入力してください"
+                       "（例: 県内3会場で説明会を開催し、延べ250人が参加した。）。段落を分けるときは Alt+Enter です。"), {}),
+    }
+
+
+def _style(cell: Cell, kind: str, styles: dict[str, StyleArray]) -> None:
+    """Style a form cell as `kind` (fixed, input, closed): set once, then copied (setting each part of a style
+    on every cell costs more than all the rest of writing the form)."""
+    if kind in styles:
+        cell._style = copy(styles[kind])
+        return
+    cell.border = BORDER
+    cell.alignment = WRAP
+    if kind == "input":
+        cell.protection = Protection(locked=False)
+        cell.fill = INPUT_FILL
+        cell.number_format = "@"  # what a department types stays text: 10,000人, 001, 2021-03
+    elif kind == "closed":
+        cell.fill = CLOSED_FILL
+    styles[kind] = copy(cell._style)
+
+
 def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
-                   results: dict[str, MeasureResult] | None = None, token: str | None = None) -> Workbook:
+                   results: dict[str, MeasureResult] | None = None, token: str | None = None,
+                   submit_to: str | None = None) -> Workbook:
     """The request workbook of one department; `results` fill the input cells (the example does);
-    `token` is the department's submission token (see tenken.identity)."""
+    `token` is the department's submission token (see tenken.identity); `submit_to` says how to send the
+    filled form back (a sentence; DEFAULT_SUBMIT without one)."""
     dept = plan.department(department)
+    submit_to = submit_to or DEFAULT_SUBMIT
     results = results or {}
     cause_labels = {t.key: t.label for t in plan.rating.cause_tags}
+    title = f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票"
     wb = Workbook()
     ws = wb.active
     ws.title = INPUT_SHEET
-    _heading(ws, plan, fiscal_year, dept, deadline)
-    rating_list = DataValidation(type="list", formula1='"' + ",".join(SELF_RATINGS) + '"', allow_blank=True,
-                                 showErrorMessage=True, errorTitle="自己評価",
-                                 error="◎・○・△のいずれかを選んでください。")
+    _heading(ws, plan, fiscal_year, dept, deadline, submit_to)
     cause_range = _write_meta(wb, plan, fiscal_year, dept, deadline, token)
-    cause_list = DataValidation(type="list", formula1=cause_range, allow_blank=True, showErrorMessage=True,
-                                errorTitle="要因", error="一覧から選んでください。")
-    ws.add_data_validation(rating_list)
-    ws.add_data_validation(cause_list)
+    # One validation per message, over all its cells: the drop-downs first, then the messages alone.
+    measure_cells: dict[str, list[str]] = {column_id: [] for column_id in ("self_rating", "cause", "reason",
+                                                                           "highlight")}
+    actual_cells: dict[tuple[str, str], list[str]] = {}  # (title, text) of the message -> cells
+    styles: dict[str, StyleArray] = {}
+    number = HEADER_ROW
     for offset, row in enumerate(template_rows(plan, fiscal_year, department)):
         number = FIRST_ROW + offset
         values = _row_values(row, results.get(row.measure), cause_labels)
+        height = row_points(INPUT_MIN_LINES if row.inputs & {"reason", "highlight"} else 1)
         for column in COLUMNS:
             cell = ws[f"{column.letter}{number}"]
-            set_text(cell, values.get(column.id, ""))
-            cell.border = BORDER
-            cell.alignment = WRAP
+            text = values.get(column.id, "")
+            set_text(cell, text)
+            size = 11
+            if text:
+                points, size = fitted(text, column.width)
+                height = max(height, points)
             if column.id in row.inputs:
-                cell.protection = Protection(locked=False)
-                cell.fill = INPUT_FILL
-                cell.number_format = "@"  # what a department types stays text: 10,000人, 001, 2021-03
-            elif column.input:
-                cell.fill = CLOSED_FILL
-        if "self_rating" in row.inputs:
-            rating_list.add(f"{COLUMN['self_rating'].letter}{number}")
-        if "cause" in row.inputs:
-            cause_list.add(f"{COLUMN['cause'].letter}{number}")
+                _style(cell, "input", styles)
+                cells = (actual_cells.setdefault(actual_prompt(row), []) if column.id == "actual"
+                         else measure_cells[column.id])
+                cells.append(cell.coordinate)
+            else:
+                _style(cell, "closed" if column.input else "fixed", styles)
+            if size != 11:
+                cell.font = Font(name=DEFAULT_FONT.name, sz=size, family=DEFAULT_FONT.family,
+                                 scheme=DEFAULT_FONT.scheme)
+        ws.row_dimensions[number].height = height
+    messages = _measure_input_messages(cause_range)
+    for column_id, cells in measure_cells.items():
+        if cells:
+            message_title, text, more = messages[column_id]
+            ws.add_data_validation(_validation(message_title, text, cells, **more))
+    for (message_title, text), cells in actual_cells.items():
+        ws.add_data_validation(_validation(message_title, text, cells))
     ws.freeze_panes = f"C{FIRST_ROW}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = f"A1:{COLUMNS[-1].letter}{number}"
+    _print_setup(ws, dept, deadline, title)
     # Resizing rows and columns stays allowed: long reasons need room.
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
 
     guide = wb.create_sheet(GUIDE_SHEET, 1)
-    guide.column_dimensions["A"].width = 120
-    for row, text in enumerate(guide_lines(plan, fiscal_year, dept, deadline), 1):
+    guide.column_dimensions["A"].width = GUIDE_WIDTH
+    for row, text in enumerate(guide_lines(plan, fiscal_year, dept, deadline, submit_to), 1):
         cell = guide.cell(row, 1, text)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = WRAP
+        guide.row_dimensions[row].height = text_points(text, GUIDE_WIDTH, *((14, True) if row == 1 else ()))
     guide["A1"].font = Font(bold=True, size=14)
+    guide.print_area = f"A1:A{guide.max_row}"
+    _print_setup(guide, dept, deadline, f"{title}の記入方法")
     guide.protection.sheet = True
 
     wb.active = 0
@@ -218,8 +402,9 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 
 def request_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
-                     results: dict[str, MeasureResult] | None = None, token: str | None = None) -> bytes:
-    return workbook_bytes(build_workbook(plan, fiscal_year, department, deadline, results, token))
+                     results: dict[str, MeasureResult] | None = None, token: str | None = None,
+                     submit_to: str | None = None) -> bytes:
+    return workbook_bytes(build_workbook(plan, fiscal_year, department, deadline, results, token, submit_to))
 
 
 def request_csv(plan: Plan, fiscal_year: int, department: str, results: dict[str, MeasureResult] | None = None,
