@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
 
-.PHONY: setup system-packages browser-packages office-packages demo stop test bench clean
+.PHONY: setup system-packages browser-packages office-packages mail-packages demo stop test bench clean
 
 setup: system-packages $(BIN)/tenken
 
@@ -30,6 +30,19 @@ office-packages:
 	  echo "installing Debian packages: $$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Dovecot's IMAP server: the mail tests (and `make demo MAIL=1`) run their own instance in a temporary folder;
+# the system service the package starts is stopped and disabled.
+MAIL_PACKAGES := dovecot-imapd
+mail-packages:
+	@missing=$$(for p in $(MAIL_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) service dovecot stop >/dev/null 2>&1 || true; \
+	  $(SUDO) update-rc.d dovecot disable >/dev/null 2>&1 || true; \
 	fi
 
 # The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
@@ -62,7 +75,7 @@ stop:
 
 # Two workers for everything but the browser tests (each file stays on one worker: the Prefect harness and the
 # Slack stand-ins are per module or session), then the browser tests on their own, since each starts a whole stack.
-test: setup browser-packages office-packages
+test: setup browser-packages office-packages mail-packages
 	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"
 	$(BIN)/pytest -q -m browser
 
