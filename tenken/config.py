@@ -120,10 +120,11 @@ def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
         raise ConfigError(f"計画の設定に {exc} がありません") from None
 
 
-_DEPARTMENT_FIELDS = {"submitters", "key", "name", "slack", "email", "escalation"}
+_DEPARTMENT_FIELDS = {"submitters", "key", "name", "slack", "email", "via", "escalation"}
 
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _check_department_entries(raw_departments: list) -> None:
@@ -140,18 +141,19 @@ def load_directory(config_dir: Path = DEFAULT_CONFIG) -> Directory:
     raw = (_read_yaml(Path(config_dir) / "departments.yaml") or {}).get("departments", [])
     _check_department_entries(raw)
     try:
-        departments = {d["key"]: Recipient(name=d.get("name"), slack=d.get("slack"), email=d.get("email"))
-                       for d in raw}
+        departments = {d["key"]: Recipient(name=d.get("name"), slack=d.get("slack"), email=d.get("email"),
+                                           via=d.get("via")) for d in raw}
         escalations = {d["key"]: Recipient.model_validate(d["escalation"]) for d in raw if d.get("escalation")}
     except (ValidationError, KeyError) as exc:
         raise ConfigError(f"departments.yaml の連絡先に誤りがあります:\n{exc}") from None
     submitters = {}
     for d in raw:
         people = d.get("submitters") or []
-        if not isinstance(people, list) or not all(isinstance(p, str) and _SLACK_USER.match(p) for p in people):
+        if not isinstance(people, list) or not all(
+                isinstance(p, str) and (_SLACK_USER.match(p) or _MAIL_ADDRESS.match(p)) for p in people):
             raise ConfigError(f"departments.yaml: 所属 {d.get('key')!r} の submitters は Slack のユーザー ID"
-                              f"（U… / W…）の一覧で書いてください: {people!r}")
-        submitters[d["key"]] = tuple(people)
+                              f"（U… / W…）またはメールアドレスの一覧で書いてください: {people!r}")
+        submitters[d["key"]] = tuple(p.lower() if "@" in p else p for p in people)
     return Directory(departments, escalations, submitters)
 
 

@@ -43,7 +43,7 @@ class ReviewSettings(BaseModel):
             if personal_address(reviewer) is None:
                 raise ValueError(
                     f"review.reviewers: {reviewer.name} の連絡先は本人だけが読めるもの（Slack の @ユーザー名・U… の ID、"
-                    "またはメールアドレス）にしてください。確認コードを送るため、チャンネルは指定できません")
+                    "またはメールアドレス（email、via: email））にしてください。確認コードを送るため、チャンネルは指定できません")
         if len(set(names)) != len(names):
             raise ValueError("review.reviewers: 同じ氏名の確認者が複数います")
         if isinstance(self.approvals, int) and not 1 <= self.approvals <= max(len(self.reviewers), 1):
@@ -62,10 +62,9 @@ class ReviewSettings(BaseModel):
 
 
 def personal_address(recipient: Recipient) -> str | None:
-    """Where only this person reads: a Slack user (U…, @name) or an e-mail address; None for a channel."""
-    if recipient.slack and parse_target(recipient.slack).kind in ("user_id", "user_name"):
-        return recipient.slack
-    return recipient.email
+    """Where only this person reads, among the recipient's targets: a Slack user (U…, @name) or their
+    mail (`mailto:`); None when they are reached only through a channel."""
+    return next((t for t in recipient.targets if parse_target(t).kind in ("user_id", "user_name", "mail")), None)
 
 
 class CycleSettings(BaseModel):
@@ -80,6 +79,7 @@ class CycleSettings(BaseModel):
     office: Recipient | None = None  # the office's own channel: refusals of who sent a file, failures
     publish_target: str = "site"  # a folder (relative: under the var folder) or any fsspec URL
     site_url: str = "http://127.0.0.1:8000/"  # where the published site is served, for links in messages
+    mail_signature: str = ""  # the office's signature under every mail tenken sends
 
     @property
     def office_recipient(self) -> Recipient | None:

@@ -16,6 +16,13 @@ notifier and the folders all come from here.
     TENKEN_SUBMISSION_SECRET_BLOCK Prefect Secret block holding that key (flows look up
                               "tenken-submission-key" by default; the CLI only when this is set); with
                               neither, the key is <var>/keys/submission.key, made on first use (owner-only)
+    TENKEN_MAIL_ADDRESS       the office's dedicated mailbox (From of tenken's mail, where departments reply)
+    TENKEN_SMTP_HOST          mail server for outgoing mail; unset: `mailto:` targets go to the outbox
+    TENKEN_SMTP_PORT, TENKEN_SMTP_SECURITY   587 and starttls by default (ssl: implicit TLS, none: loopback only)
+    TENKEN_IMAP_HOST          mail server holding the mailbox (replies are read from its INBOX); unset: none read
+    TENKEN_IMAP_PORT, TENKEN_IMAP_SECURITY   993 and ssl by default
+    TENKEN_MAIL_USER, TENKEN_MAIL_PASSWORD   the mailbox's login (SMTP and IMAP); the password may instead be
+                              in the Prefect Secret block named by TENKEN_MAIL_SECRET_BLOCK
 
 The object is small and JSON-friendly, so flows pass it to tasks as a parameter.
 """
@@ -42,6 +49,11 @@ ENV_SUBMISSION_KEY = "TENKEN_SUBMISSION_KEY"
 ENV_SUBMISSION_SECRET_BLOCK = "TENKEN_SUBMISSION_SECRET_BLOCK"
 DEFAULT_SUBMISSION_BLOCK = "tenken-submission-key"
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
+ENV_MAIL = {"mail_address": "TENKEN_MAIL_ADDRESS", "smtp_host": "TENKEN_SMTP_HOST", "smtp_port": "TENKEN_SMTP_PORT",
+            "smtp_security": "TENKEN_SMTP_SECURITY", "imap_host": "TENKEN_IMAP_HOST", "imap_port": "TENKEN_IMAP_PORT",
+            "imap_security": "TENKEN_IMAP_SECURITY", "mail_user": "TENKEN_MAIL_USER"}
+ENV_MAIL_PASSWORD = "TENKEN_MAIL_PASSWORD"
+ENV_MAIL_SECRET_BLOCK = "TENKEN_MAIL_SECRET_BLOCK"
 
 
 class Settings(BaseModel):
@@ -56,6 +68,9 @@ class Settings(BaseModel):
     review_poll_seconds: int = 10
     submission_key: SecretStr | None = None
     submission_secret_block: str | None = None
+    mail: dict[str, str] = {}  # ENV_MAIL's settings as given (strings); see mail_settings()
+    mail_password: SecretStr | None = None
+    mail_secret_block: str | None = None
 
     @classmethod
     def resolve(cls, *, var_dir: str | Path | None = None, database_url: str | None = None,
@@ -76,7 +91,10 @@ class Settings(BaseModel):
                    slack_token=SecretStr(token) if token else None, slack_secret_block=block or None,
                    slack_base_url=env.get(ENV_SLACK_BASE_URL) or DEFAULT_SLACK_BASE_URL,
                    review_poll_seconds=int(env.get(ENV_REVIEW_POLL) or 10),
-                   submission_key=SecretStr(key) if key else None, submission_secret_block=key_block or None)
+                   submission_key=SecretStr(key) if key else None, submission_secret_block=key_block or None,
+                   mail={name: env[var] for name, var in ENV_MAIL.items() if env.get(var)},
+                   mail_password=SecretStr(env[ENV_MAIL_PASSWORD]) if env.get(ENV_MAIL_PASSWORD) else None,
+                   mail_secret_block=env.get(ENV_MAIL_SECRET_BLOCK) or None)
 
     # ---------------------------------------------------------------- places
 
@@ -107,7 +125,35 @@ class Settings(BaseModel):
         token = self.slack_token.get_secret_value() if self.slack_token else None
         if token is None and self.slack_secret_block:
             token = _token_from_secret_block(self.slack_secret_block)
-        return notifier_for(token, self.slack_base_url, self.var_dir)
+        return notifier_for(token, self.slack_base_url, self.var_dir, self.mail_settings())
+
+    def mail_settings(self):
+        """The office's mailbox (tenken.notify.mail_settings.MailSettings), or None without an SMTP server."""
+        if not self.mail.get("smtp_host"):
+            return None
+        from tenken.config import load_cycle_settings
+        from tenken.notify.mail_settings import MailSettings
+
+        given = self.mail
+        password = self.mail_password.get_secret_value() if self.mail_password else None
+        if password is None and self.mail_secret_block:
+            password = _token_from_secret_block(self.mail_secret_block)
+        address = given.get("mail_address") or given.get("mail_user") or f"tenken@{given['smtp_host']}"
+        return MailSettings(
+            address=address, smtp_host=given["smtp_host"], smtp_port=int(given.get("smtp_port") or 587),
+            smtp_security=given.get("smtp_security") or "starttls", imap_host=given.get("imap_host"),
+            imap_port=int(given.get("imap_port") or 993), imap_security=given.get("imap_security") or "ssl",
+            username=given.get("mail_user"), password=password,
+            signature=load_cycle_settings(self.config_dir).mail_signature)
+
+    def mailbox(self):
+        """The office's mailbox to read replies from (tenken.notify.mailbox.Mailbox), or None without IMAP."""
+        mail = self.mail_settings()
+        if mail is None or not mail.imap_host:
+            return None
+        from tenken.notify.mailbox import Mailbox
+
+        return Mailbox(mail)
 
 
     @property

@@ -1,4 +1,5 @@
-"""Notifications: Slack through slack-sdk, or the outbox under var/ when there is no token.
+"""Notifications: Slack through slack-sdk, or the outbox under var/ when there is no token; `mailto:`
+targets by mail (SMTP) when a mail server is configured, else to the outbox too.
 
     notifier = settings.notifier()          # tenken.settings: Slack with a token, else the outbox
     text = render("reminder", plan=..., fiscal_year=2020, department=..., deadline=..., stage="overdue_2")
@@ -23,15 +24,24 @@ __all__ = [
 ]
 
 
-def notifier_for(token: str | None, base_url: str, var_dir: Path) -> Notifier:
-    """Slack with a token, the outbox under var_dir without one.
+def notifier_for(token: str | None, base_url: str, var_dir: Path, mail=None) -> Notifier:
+    """Slack with a token, the outbox under var_dir without one; `mailto:` targets by mail with `mail`
+    (tenken.notify.mail_settings.MailSettings), else to the outbox.
 
     The same token and base URL give the same SlackNotifier, so channel and user lookups are made
     once per process rather than once per task.
     """
-    if token:
-        return _slack_notifier(token, base_url)
-    return OutboxNotifier(var_dir)
+    from tenken.notify.routing import RoutingNotifier
+
+    chat = _slack_notifier(token, base_url) if token else OutboxNotifier(var_dir)
+    return RoutingNotifier(chat, _mail_notifier(mail) if mail is not None else OutboxNotifier(var_dir))
+
+
+@functools.lru_cache(maxsize=8)
+def _mail_notifier(settings):
+    from tenken.notify.mail import MailNotifier
+
+    return MailNotifier(settings)
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-TargetKind = Literal["channel_id", "channel_name", "user_id", "user_name", "email"]
+TargetKind = Literal["channel_id", "channel_name", "user_id", "user_name", "email", "mail"]
+MAILTO = "mailto:"  # a target sent by e-mail (a bare address is a Slack user looked up by e-mail)
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -35,6 +36,8 @@ def parse_target(text: str) -> Target:
     The outbox parses targets too, so a mistyped destination fails in the demo as it would on Slack.
     """
     text = text.strip()
+    if text.lower().startswith(MAILTO) and _EMAIL.match(text[len(MAILTO):]):
+        return Target("mail", text[len(MAILTO):])
     if text.startswith("#") and len(text) > 1:
         return Target("channel_name", text[1:])
     if text.startswith("@") and len(text) > 1:
@@ -47,7 +50,7 @@ def parse_target(text: str) -> Target:
         return Target("email", text)
     raise NotificationError(
         f"送信先 {text!r} を解釈できません"
-        "（#チャンネル名、C…/U… の ID、@ユーザー名、メールアドレスのいずれかで指定してください）",
+        "（#チャンネル名、C…/U… の ID、@ユーザー名、メールアドレス、mailto:メールアドレスのいずれかで指定してください）",
         target=text,
     )
 
@@ -56,8 +59,9 @@ def parse_target(text: str) -> Target:
 class Receipt:
     """Proof of one send, for the ledger: the caller's key and where the message landed.
 
-    `ts` is the Slack message timestamp (for files Slack shares asynchronously, so it is None);
-    `file_id` is set for uploads. In the outbox, `channel` is the target as given.
+    `ts` is the Slack message timestamp (for files Slack shares asynchronously, so it is None), or a
+    mail's Message-ID; `file_id` is set for uploads. In the outbox, `channel` is the target as given;
+    for mail, the address.
     """
 
     key: str
@@ -65,7 +69,7 @@ class Receipt:
     channel: str
     ts: str | None
     file_id: str | None = None
-    via: Literal["slack", "outbox"] = "slack"
+    via: Literal["slack", "outbox", "mail"] = "slack"
 
 
 class Notifier(Protocol):

@@ -2,7 +2,9 @@
 
 The plan's core knows departments by key and name only; how to reach a person or an office is the
 notification side's business, read from departments.yaml and cycle.yaml at the edge. A recipient has
-a Slack address, an e-mail address, or both; `address` is where a message goes today (Slack first).
+a Slack address, an e-mail address, or both, and `via`: where messages go — `slack`, `email` (by mail,
+as `mailto:` targets) or `both`; by default Slack when there is a Slack address, else mail.
+`targets` are all the places a message to the recipient goes; `address` the first of them.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from tenken.notify.base import NotificationError, parse_target
+from tenken.notify.base import MAILTO, NotificationError, parse_target
 
 
 class Recipient(BaseModel):
@@ -21,6 +25,7 @@ class Recipient(BaseModel):
     name: str | None = None
     slack: str | None = None
     email: str | None = None
+    via: Literal["slack", "email", "both"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -31,12 +36,39 @@ class Recipient(BaseModel):
                 kind = parse_target(value).kind
             except NotificationError as exc:
                 raise ValueError(str(exc)) from None  # a configuration mistake, reported with its file
+            if kind == "mail":
+                return {"email": parse_target(value).value, "via": "email"}
             return {"email": value} if kind == "email" else {"slack": value}
         return value
 
+    @model_validator(mode="after")
+    def _via_has_its_address(self) -> Recipient:
+        if self.via in ("slack", "both") and not self.slack:
+            raise ValueError(f"via: {self.via} には slack の宛先が必要です（{self.name or self.email}）")
+        if self.via in ("email", "both") and not self.email:
+            raise ValueError(f"via: {self.via} には email の宛先が必要です（{self.name or self.slack}）")
+        return self
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every place a message to this recipient goes: the Slack target, `mailto:` the address, or both."""
+        via = self.via or ("slack" if self.slack else "email")
+        found = []
+        if via in ("slack", "both") and self.slack:
+            found.append(self.slack)
+        if via in ("email", "both") and self.email:
+            found.append(MAILTO + self.email)
+        return tuple(found)
+
     @property
     def address(self) -> str | None:
-        return self.slack or self.email
+        """The first of `targets` (None: the recipient cannot be reached)."""
+        return next(iter(self.targets), None)
+
+    @property
+    def mail_addresses(self) -> tuple[str, ...]:
+        """Addresses a reply from this recipient may come from (lowercased)."""
+        return (self.email.lower(),) if self.email else ()
 
 
 @dataclass(frozen=True)
@@ -53,3 +85,13 @@ class Directory:
 
     def escalation(self, key: str) -> Recipient | None:
         return self.escalations.get(key)
+
+    def mail_senders(self, key: str) -> tuple[str, ...]:
+        """Addresses a department's reply may come from: its own e-mail and the addresses among its
+        `submitters` (lowercased)."""
+        own = self.department(key).mail_addresses
+        return own + tuple(p for p in self.submitters.get(key, ()) if "@" in p and p not in own)
+
+    def departments_of_sender(self, address: str) -> list[str]:
+        address = (address or "").lower()
+        return [key for key in self.departments if address and address in self.mail_senders(key)]

@@ -16,17 +16,20 @@ from pathlib import Path
 
 from tenken.core.errors import DomainError
 from tenken.files import printable, shown_name, stored_name
-from tenken.identity import NOT_REGISTERED
+from tenken.identity import NOT_REGISTERED, NOT_REGISTERED_MAIL
 from tenken.intake import Intake, IntakeOutcome, collect_paths
 from tenken.ledger import ArrivalRecord, Origin
 from tenken.notify import NotificationError, render
 from tenken.services.cycle import Cycle
-from tenken.services.dispatch import Outgoing
+from tenken.notify.routing import is_mail
+from tenken.services.dispatch import Outgoing, to_recipient
 from tenken.workbook.reader import DEFAULT_READER
 
 log = logging.getLogger(__name__)
 SLACK = "slack"
 INBOX = "inbox"
+MAIL = "mail"
+SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".ods")  # what a reply attaches that may be a form
 
 
 @dataclass
@@ -55,9 +58,11 @@ def intake_files(cycle: Cycle, paths: Iterable[Path], answers_dir: Path, sender:
 
 def collect(cycle: Cycle) -> IntakeReport:
     """The collect stage: every new file in the departments' Slack conversations (when Slack is the
-    channel), then whatever was delivered to the inbox."""
+    channel), every reply with a form attached in the office's mailbox (when IMAP is configured), then
+    whatever was delivered to the inbox."""
     report = IntakeReport()
     collect_slack(cycle, report)
+    collect_mail(cycle, report)
     take_in(cycle, report)
     return report
 
@@ -134,6 +139,72 @@ def _who() -> str:
         return f"office:{getpass.getuser()}"
     except (KeyError, OSError):
         return "office"
+
+
+# ----------------------------------------------------------------------------------- mail
+
+
+def collect_mail(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
+    """Take in every form attached to the replies in the office's mailbox, once per attachment, and
+    answer each by mail in the same conversation (In-Reply-To the department's mail).
+
+    Identity comes from the sender's address: a form counts for the department that registered it
+    (departments.yaml `email`, or an address among its `submitters`), and must carry that department's
+    submission token, as on Slack. A mail from an unregistered address is refused (stored under that
+    address, the office told) and not answered: tenken does not write to addresses it does not know. A
+    mail with no form (a question, an auto-reply) is left in the inbox for a person; a mail whose
+    forms are all recorded is moved to the taken folder. The ledger's claim (Message-ID and attachment
+    index) is what makes each form count once, across reruns, crashes and dropped connections.
+    """
+    report = report if report is not None else IntakeReport()
+    mailbox = cycle.settings.mailbox()
+    if mailbox is None:
+        return report
+    intake = intake_for(cycle, cycle.folder("answers"), MAIL)
+    with mailbox:
+        try:
+            for mail in mailbox.messages():
+                try:
+                    _take_mail(cycle, intake, mailbox, mail, report)
+                except Exception as exc:  # noqa: BLE001 — one mail must never stop the others
+                    log.exception("taking in mail %s failed (the next run tries again)", mail.message_id)
+                    report.failed.append({"file": f"mail {printable(mail.subject)[:80]}",
+                                          "error": printable(str(exc))[:500]})
+        except NotificationError as exc:
+            log.error("reading the mailbox failed: %s", exc)
+            report.failed.append({"file": "mailbox", "error": printable(str(exc))[:500]})
+    return report
+
+
+def _forms(mail) -> list:
+    return [a for a in mail.attachments if a.filename.lower().endswith(SUBMISSION_SUFFIXES)]
+
+
+def _take_mail(cycle: Cycle, intake: Intake, mailbox, mail, report: IntakeReport) -> None:
+    forms = _forms(mail)
+    if not forms or mail.auto_submitted:
+        mailbox.leave(mail)  # not a submission: for a person to read
+        return
+    year = cycle.fiscal_year
+    departments = cycle.directory.departments_of_sender(mail.sender)
+    department = departments[0] if len(departments) == 1 else None
+    origin = Origin(user=mail.sender or "（送信元不明）", channel=MAIL, message_ts=mail.message_id)
+    for form in forms:
+        ref = f"{mail.message_id}/{form.index}"[:200]
+        arrival = cycle.ledger.claim_arrival(year, MAIL, ref, file_name=printable(form.filename)[:500],
+                                             recorded_by="collect", department=department, origin=origin)
+        if arrival.status == "taken":
+            continue
+        data = form.content if form.content is not None else b""
+        outcome = intake.submit_bytes(data, form.filename, f"mail {mail.message_id}", sender=arrival.department,
+                                      origin=origin, size=form.size, no_sender=NOT_REGISTERED_MAIL)
+        cycle.ledger.mark_arrival_taken(year, MAIL, ref, outcome.record.id)
+        if departments:  # a registered address: answered in the conversation it started
+            _answer(cycle, outcome, reply_to=(f"mailto:{mail.sender}", mail.message_id), ref=ref)
+        if outcome.identity_refused:
+            _tell_office(cycle, outcome, ref, mail.sender or "（送信元不明）", None)
+        _report(report, outcome, MAIL)
+    mailbox.mark_taken(mail)
 
 
 # ---------------------------------------------------------------------------------- Slack
@@ -214,6 +285,8 @@ def _request_conversations(cycle: Cycle, slack, report: IntakeReport) -> dict[st
         if record.status != "sent" or record.department is None:
             continue
         channel, _, ts = (record.message_ref or "").partition("/")
+        if "@" in channel or is_mail(record.recipient):
+            continue  # asked by mail: its replies come through the mailbox (collect_mail)
         if not ts:  # sent as an upload only (before requests started threads): since the claim
             try:
                 channel, ts = slack.channel_for(record.recipient), f"{record.claimed_at.timestamp():.6f}"
@@ -278,8 +351,8 @@ def _tell_office(cycle: Cycle, outcome: IntakeOutcome, ref: str, sender: str, li
     text = render("sender_refused", plan=plan.name, fiscal_year=cycle.fiscal_year,
                   department=department.name if department else None, filename=outcome.shown, sender=sender,
                   reasons=[p.message for p in record.problems], link=link, received_at=record.received_at)
-    cycle.dispatcher.notice("sender-refused", ref, [
-        Outgoing(office.address, text, f"{cycle.fiscal_year}/sender-refused/{ref}", "sender_refused")])
+    cycle.dispatcher.notice("sender-refused", ref,
+                            to_recipient(office, text, f"{cycle.fiscal_year}/sender-refused/{ref}", "sender_refused"))
 
 
 def _answer(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | None = None,

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tenken.ledger import Ledger, OutboundRecord
-from tenken.notify import Notifier, Receipt
+from tenken.notify import Notifier, Receipt, Recipient
+from tenken.notify.routing import is_mail
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ class Outgoing:
     title: str | None = None
     thread_ts: str | None = None  # a reply in this thread (of the target's conversation)
     in_thread: bool = False  # a reply in the thread the first message of the same item starts
+
+
+def to_recipient(recipient: Recipient | None, text: str, key: str, kind: str, **options) -> list[Outgoing]:
+    """One message per place the recipient is reached (cycle.yaml / departments.yaml `via`): the chat
+    target keeps `key`, a mail copy beside it gets `key/mail` (its own idempotency key)."""
+    targets = recipient.targets if recipient is not None else ()
+    chat = any(not is_mail(t) for t in targets)
+    return [Outgoing(t, text, f"{key}/mail" if chat and is_mail(t) else key, kind, **options) for t in targets]
 
 
 class Dispatcher:
@@ -74,12 +83,17 @@ class Dispatcher:
         else:
             again = True
         receipts: list[Receipt] = []
+        started: dict[str, Receipt] = {}  # each target's first message: the thread its later ones go in
         for message in messages:
-            if message.in_thread and receipts and receipts[0].ts:
-                message = replace(message, thread_ts=receipts[0].ts, in_thread=False)
+            first_here = started.get(message.target)
+            if message.in_thread and first_here is not None and first_here.ts:
+                message = replace(message, thread_ts=first_here.ts, in_thread=False)
             found = self.notifier.find(message.target, message.key, thread_ts=message.thread_ts) if again else None
-            receipts.append(found or self._send(message))
-        first = receipts[0]
+            receipt = found or self._send(message)
+            started.setdefault(message.target, receipt)
+            receipts.append(receipt)
+        # The record points at the chat message when there is one (the Slack thread a department answers in).
+        first = next((r for r in receipts if r.via != "mail"), receipts[0])
         mark(f"{first.channel}/{first.ts}" if first.ts else first.file_id)
         return True
 

@@ -14,6 +14,7 @@ from tenken.notify import render
 from tenken.notify.base import NotificationError, parse_target
 from tenken.notify.recipient import Directory, Recipient
 from tenken.services.cycle import Cycle
+from tenken.notify.routing import is_mail
 from tenken.services.dispatch import Outgoing
 from tenken.workbook.layout import departments_on_form
 from tenken.workbook.writer import DEFAULT_SUBMIT, request_csv, request_file_name, request_workbook
@@ -95,10 +96,16 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
         text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
                       measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
                       filename=Path(path).name, measure_label=plan.measure_label)
-        address = cycle.directory.department(key).address
-        messages = [Outgoing(address, text, f"{year}/request/{key}", "request"),
-                    Outgoing(address, f"{department.name} の依頼ファイル（記入様式）です。", f"{year}/request/{key}/workbook",
-                             "request_file", Path(path), title=f"{department.name} 点検調書", in_thread=True)]
-        if cycle.dispatcher.request(key, messages, sha256_file(Path(path))):
+        messages = []
+        for target in cycle.directory.department(key).targets:
+            if is_mail(target):  # one mail: the request with its workbook attached
+                messages.append(Outgoing(target, text, f"{year}/request/{key}/mail", "request", Path(path),
+                                         title=f"{department.name} 点検調書"))
+                continue
+            messages += [Outgoing(target, text, f"{year}/request/{key}", "request"),
+                         Outgoing(target, f"{department.name} の依頼ファイル（記入様式）です。",
+                                  f"{year}/request/{key}/workbook", "request_file", Path(path),
+                                  title=f"{department.name} 点検調書", in_thread=True)]
+        if messages and cycle.dispatcher.request(key, messages, sha256_file(Path(path))):
             sent.append(key)
     return sent

@@ -109,6 +109,14 @@ def preflight(settings: Settings, fiscal_year: int) -> Preflight:
     if _to_outbox(settings):
         add(Finding("warning", "Slack のトークンが設定されていません（SLACK_BOT_TOKEN または Prefect の Secret ブロック"
                                "「tenken-slack-bot-token」）。依頼や督促は送信されず、outbox に書き出されるだけです。"))
+    by_mail = [plan.department(key).name for key in asked
+               if any(t.startswith("mailto:") for t in directory.department(key).targets)]
+    if by_mail and settings.mail_settings() is None:
+        add(Finding("warning", f"メールで連絡する所属が {len(by_mail)}件ありますが（{_listed(by_mail)}）、メールサーバーが"
+                               "設定されていません（TENKEN_SMTP_HOST）。依頼は outbox に書き出されるだけです。"))
+    elif by_mail and not settings.mail_settings().imap_host:
+        add(Finding("warning", f"メールで提出する所属が {len(by_mail)}件ありますが、受信用メールボックス（TENKEN_IMAP_HOST）が"
+                               "設定されていないため、返信された調書は取り込まれません。"))
     return report
 
 
@@ -116,7 +124,7 @@ def _to_outbox(settings: Settings) -> bool:
     from tenken.notify import OutboxNotifier
 
     try:
-        return isinstance(settings.notifier(), OutboxNotifier)
+        return isinstance(settings.notifier().chat, OutboxNotifier)
     except Exception:  # noqa: BLE001 — a Secret block that cannot be read is no token either
         return True
 

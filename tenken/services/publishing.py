@@ -10,7 +10,7 @@ from tenken.core.errors import DomainError
 from tenken.notify import render
 from tenken.services.compiling import current_assessment
 from tenken.services.cycle import Cycle
-from tenken.services.dispatch import Outgoing
+from tenken.services.dispatch import to_recipient
 from tenken.website import Headline, Published, publish
 
 
@@ -43,6 +43,6 @@ def publish_final(cycle: Cycle, published_on: datetime | None = None, unreviewed
         text = render("published", plan=plan.name, fiscal_year=year,
                       pdf_url=f"{base}/{year}/{names['pdf']}", html_url=f"{base}/{year}/{names['html']}",
                       data_url=f"{base}/{year}/{names['csv']}", index_url=f"{base}/")
-        cycle.dispatcher.notice("published", "final", [
-            Outgoing(config.announce_channel.address, text, f"{year}/published", "published")])
+        cycle.dispatcher.notice("published", "final",
+                                to_recipient(config.announce_channel, text, f"{year}/published", "published"))
     return published

@@ -7,7 +7,7 @@ from datetime import date
 from tenken.core.cycle import due_stage
 from tenken.notify import NotificationError, render
 from tenken.services.cycle import Cycle
-from tenken.services.dispatch import Outgoing
+from tenken.services.dispatch import to_recipient
 from tenken.workbook.layout import departments_on_form
 
 
@@ -49,11 +49,9 @@ def send_reminders(cycle: Cycle, today: date) -> list[dict]:
         text = render("reminder", plan=plan.name, fiscal_year=year, department=department.name,
                       deadline=cycle.deadline, stage=stage.name, today=today,
                       escalation=contact.name if contact else None, request_url=_request_link(cycle, threads.get(key)))
-        messages = [Outgoing(cycle.directory.department(key).address, text,
-                             f"{year}/reminder/{key}/{stage.name}", "reminder")]
-        if contact is not None and contact.address:
-            messages.append(Outgoing(contact.address, text, f"{year}/reminder/{key}/{stage.name}/escalation",
-                                     "reminder"))
-        if cycle.dispatcher.reminder(key, stage.name, contact is not None, messages):
+        messages = to_recipient(cycle.directory.department(key), text, f"{year}/reminder/{key}/{stage.name}", "reminder")
+        if contact is not None:
+            messages += to_recipient(contact, text, f"{year}/reminder/{key}/{stage.name}/escalation", "reminder")
+        if messages and cycle.dispatcher.reminder(key, stage.name, contact is not None, messages):
             sent.append({"department": key, "stage": stage.name, "escalated": contact is not None})
     return sent

@@ -26,7 +26,7 @@ from tenken.notify import Recipient, render
 from tenken.review_site import draft_link, link_signer
 from tenken.services.compiling import Compiled
 from tenken.services.cycle import Cycle
-from tenken.services.dispatch import Outgoing
+from tenken.services.dispatch import Outgoing, to_recipient
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed from a phone
 CODE_LENGTH = 8
@@ -188,8 +188,8 @@ def open_round(cycle: Cycle, compiled: Compiled, run_url: str, now: datetime | N
                       run_url=run_url, missing_departments=compiled.missing,
                       discrepancy_count=compiled.discrepancy_count, expires_at=expires_at,
                       approvals_needed=review.required_approvals)
-        cycle.dispatcher.notice("review", f"round-{round}", [
-            Outgoing(review.channel.address, text, f"{year}/review/round-{round}/channel", "review_request")])
+        cycle.dispatcher.notice("review", f"round-{round}",
+                                to_recipient(review.channel, text, f"{year}/review/round-{round}/channel", "review_request"))
     return expires_at
 
 
@@ -239,8 +239,8 @@ def _changes_requested(cycle: Cycle, round: int, reviewer: str, comments: str, r
     text = render("changes_requested", plan=cycle.plan.name, fiscal_year=cycle.fiscal_year, round=round,
                   reviewer=reviewer, comments=comments, run_url=run_url)
     cycle.dispatcher.notice("changes_requested", f"round-{round}", [
-        Outgoing(r.address, text, f"{cycle.fiscal_year}/changes/round-{round}/{i}", "changes_requested")
-        for i, r in enumerate(recipients) if r.address])
+        message for i, r in enumerate(recipients)
+        for message in to_recipient(r, text, f"{cycle.fiscal_year}/changes/round-{round}/{i}", "changes_requested")])
 
 
 def tell_office_stopped(cycle: Cycle, round: int, why: Literal["locked", "expired"], run_url: str | None,
@@ -254,8 +254,8 @@ def tell_office_stopped(cycle: Cycle, round: int, why: Literal["locked", "expire
                   failures=state.failures, expires_at=state.expires_at,
                   approvals_needed=state.required, approved_by=state.approved_by, waiting_for=state.waiting_for,
                   run_url=run_url)
-    return cycle.dispatcher.notice("review_stopped", f"round-{round}", [
-        Outgoing(office.address, text, f"{cycle.fiscal_year}/review-stopped/round-{round}", "review_stopped")])
+    return cycle.dispatcher.notice("review_stopped", f"round-{round}", to_recipient(
+        office, text, f"{cycle.fiscal_year}/review-stopped/round-{round}", "review_stopped"))
 
 
 def remind_reviewers(cycle: Cycle, run_url: str | None = None, now: datetime | None = None) -> list[str]:

@@ -159,3 +159,23 @@ def test_the_daily_reminders_reach_only_who_has_not_answered_with_the_paused_run
                   code(slack, "@ichiro"), "")
     thread.join(timeout=120)
     assert outcome["result"]["status"] == "approved"
+
+
+def test_a_mail_only_reviewer_gets_the_code_by_mail_and_approves_through_the_form(review, tmp_path, monkeypatch):
+    from tenken_demo.mail_standin import MailStandIn
+
+    with MailStandIn() as smtp:
+        for name, value in {"TENKEN_SMTP_HOST": smtp.host, "TENKEN_SMTP_PORT": str(smtp.port),
+                            "TENKEN_SMTP_SECURITY": "none", "TENKEN_MAIL_ADDRESS": "tenken@pref.example.jp"}.items():
+            monkeypatch.setenv(name, value)
+        slack, thread, outcome = review(reviewers=[{"name": "審査 花子", "email": "hanako@pref.example.jp"}])
+
+        paused = wait_for_paused_review(timeout=120, pause_key="review-2020-round-1")
+        [mail] = smtp.messages_to("hanako@pref.example.jp")
+        assert "確認コード" in mail.subject and not slack.messages_to("@hanako"), "by mail, not Slack"
+        answer_review(paused.id, "approve", code_in([mail.text], 2020, 1), "メールで受け取ったコードで承認します。")
+        thread.join(timeout=120)
+
+    assert outcome["result"]["status"] == "approved" and outcome["result"]["published"]
+    with ledger(tmp_path) as book:
+        assert [(d.decision, d.reviewer) for d in book.review_decisions(2020)] == [("approve", "審査 花子")]

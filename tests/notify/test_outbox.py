@@ -18,7 +18,7 @@ def test_without_a_token_messages_go_to_the_outbox_under_the_var_dir(tmp_path, m
     notifier = notifier_from_env()
     notifier.post("#tenken-tourism", "本文", key="k1")
 
-    assert isinstance(notifier, OutboxNotifier)
+    assert isinstance(notifier.chat, OutboxNotifier) and isinstance(notifier.mail, OutboxNotifier)
     assert [r["key"] for r in read_outbox(tmp_path / "elsewhere")] == ["k1"]
 
 
@@ -80,7 +80,7 @@ def test_a_token_in_the_environment_sends_to_slack_at_the_configured_base_url(sl
     notifier = notifier_from_env()
     notifier.post("#tenken-tourism", "本文", key="k1")
 
-    assert isinstance(notifier, SlackNotifier)
+    assert isinstance(notifier.chat, SlackNotifier)
     assert [m.key for m in slack.messages] == ["k1"]
 
 
@@ -91,7 +91,7 @@ def test_the_same_environment_gives_the_same_slack_notifier_so_lookups_are_cache
     notifier_from_env().post("#tenken-tourism", "1", key="k1")
     notifier_from_env().post("#tenken-tourism", "2", key="k2")
 
-    assert notifier_from_env() is notifier_from_env()
+    assert notifier_from_env().chat is notifier_from_env().chat
     assert len(slack.requests("conversations.list")) == 1
 
 

@@ -12,10 +12,18 @@ def test_a_bare_target_in_the_config_is_a_slack_or_an_email_address():
     assert Recipient.model_validate("office@example.jp") == Recipient(email="office@example.jp")
 
 
-def test_slack_comes_first_and_email_is_the_fallback():
+def test_slack_comes_first_and_an_email_only_recipient_is_reached_by_mail():
     assert Recipient(slack="#a", email="a@example.jp").address == "#a"
-    assert Recipient(email="a@example.jp").address == "a@example.jp"
+    assert Recipient(email="a@example.jp").address == "mailto:a@example.jp"
     assert Recipient(name="誰か").address is None
+
+
+def test_via_chooses_slack_mail_or_both_and_needs_the_address_it_names():
+    assert Recipient(slack="#a", email="a@example.jp", via="email").targets == ("mailto:a@example.jp",)
+    assert Recipient(slack="#a", email="a@example.jp", via="both").targets == ("#a", "mailto:a@example.jp")
+    assert Recipient.model_validate("mailto:a@example.jp") == Recipient(email="a@example.jp", via="email")
+    with pytest.raises(ValueError, match="email の宛先"):
+        Recipient(slack="#a", via="email")
 
 
 def test_the_directory_reads_departments_and_their_escalation_contacts():

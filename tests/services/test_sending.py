@@ -176,7 +176,7 @@ def test_without_a_token_the_same_use_cases_write_to_the_outbox_in_the_var_folde
     config = city_config(tmp_path)
     settings = settings_for(tmp_path, config)
     notifier = settings.notifier()
-    assert isinstance(notifier, OutboxNotifier)
+    assert isinstance(notifier.chat, OutboxNotifier)
 
     with settings.open_ledger() as ledger:
         cycle = Cycle.build(settings, YEAR, ledger, notifier)
