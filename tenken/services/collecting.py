@@ -373,14 +373,14 @@ def _answer(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | No
         text = render("accepted", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, received_at=record.received_at,
                       measure_count=len(plan.measures_of(department.key)), version=record.version,
-                      measure_label=plan.measure_label, again=record.duplicate)
+                      measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
         cycle.dispatcher.notice("accepted", ref, [
             Outgoing(address, text, f"{year}/accepted/{ref}", "accepted", thread_ts=thread)])
     else:
         text = render("rejection", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, problems=list(record.problems), deadline=cycle.deadline,
                       marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
-                      measure_label=plan.measure_label, again=record.duplicate)
+                      measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
         cycle.dispatcher.notice("rejection", ref, [Outgoing(
             address, text, f"{year}/rejection/{ref}", "rejection", outcome.marked_copy, title="確認結果",
             thread_ts=thread)])

@@ -35,12 +35,15 @@ class Outgoing:
     in_thread: bool = False  # a reply in the thread the first message of the same item starts
 
 
-def to_recipient(recipient: Recipient | None, text: str, key: str, kind: str, **options) -> list[Outgoing]:
+def to_recipient(recipient: Recipient | None, text: str, key: str, kind: str, mail_text: str | None = None,
+                 **options) -> list[Outgoing]:
     """One message per place the recipient is reached (cycle.yaml / departments.yaml `via`): the chat
-    target keeps `key`, a mail copy beside it gets `key/mail` (its own idempotency key)."""
+    target keeps `key`, a mail copy beside it gets `key/mail` (its own idempotency key) and, when given,
+    `mail_text` (the wording for mail: "reply to this mail" rather than "in this thread")."""
     targets = recipient.targets if recipient is not None else ()
     chat = any(not is_mail(t) for t in targets)
-    return [Outgoing(t, text, f"{key}/mail" if chat and is_mail(t) else key, kind, **options) for t in targets]
+    return [Outgoing(t, (mail_text or text) if is_mail(t) else text, f"{key}/mail" if chat and is_mail(t) else key,
+                     kind, **options) for t in targets]
 
 
 class Dispatcher:

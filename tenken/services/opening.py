@@ -99,7 +99,10 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
         messages = []
         for target in cycle.directory.department(key).targets:
             if is_mail(target):  # one mail: the request with its workbook attached
-                messages.append(Outgoing(target, text, f"{year}/request/{key}/mail", "request", Path(path),
+                mail_text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
+                                   measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
+                                   filename=Path(path).name, measure_label=plan.measure_label, by_mail=True)
+                messages.append(Outgoing(target, mail_text, f"{year}/request/{key}/mail", "request", Path(path),
                                          title=f"{department.name} 点検調書"))
                 continue
             messages += [Outgoing(target, text, f"{year}/request/{key}", "request"),

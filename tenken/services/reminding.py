@@ -46,12 +46,15 @@ def send_reminders(cycle: Cycle, today: date) -> list[dict]:
             continue
         department = plan.department(key)
         contact = cycle.directory.escalation(key) if stage.escalate else None
-        text = render("reminder", plan=plan.name, fiscal_year=year, department=department.name,
+        wording = dict(plan=plan.name, fiscal_year=year, department=department.name,
                       deadline=cycle.deadline, stage=stage.name, today=today,
                       escalation=contact.name if contact else None, request_url=_request_link(cycle, threads.get(key)))
-        messages = to_recipient(cycle.directory.department(key), text, f"{year}/reminder/{key}/{stage.name}", "reminder")
+        text, mail_text = render("reminder", **wording), render("reminder", **wording, by_mail=True)
+        messages = to_recipient(cycle.directory.department(key), text, f"{year}/reminder/{key}/{stage.name}", "reminder",
+                                mail_text)
         if contact is not None:
-            messages += to_recipient(contact, text, f"{year}/reminder/{key}/{stage.name}/escalation", "reminder")
+            messages += to_recipient(contact, text, f"{year}/reminder/{key}/{stage.name}/escalation", "reminder",
+                                     mail_text)
         if messages and cycle.dispatcher.reminder(key, stage.name, contact is not None, messages):
             sent.append({"department": key, "stage": stage.name, "escalated": contact is not None})
     return sent

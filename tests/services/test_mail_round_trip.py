@@ -114,6 +114,7 @@ def test_a_mail_only_department_gets_its_request_by_mail_with_the_workbook_and_t
     assert [a.get_filename() for a in request.attachments] == [request_file_name(YEAR, "fire")]
     assert "消防局" in request.text and "みなと市 デジタル課 点検担当" in request.text, "the office's signature"
     assert "<http" not in request.text, "plain text, no Slack markup"
+    assert "このメールに、記入済みのファイルを添付して返信" in request.text and "スレッド" not in request.text
     assert not slack.messages_to("#fire") and slack.messages_to("#crisis"), "Slack for the others only"
     [record] = [r for r in cycle.ledger.requests(YEAR) if r.department == "fire"]
     assert record.status == "sent"
@@ -131,7 +132,7 @@ def test_a_reply_with_the_workbook_is_accepted_answered_in_the_conversation_and_
     assert (latest.version, latest.channel, latest.origin.user) == (1, "mail", FIRE)
     [answer] = [m for m in smtp.messages_to(FIRE) if m is not request]
     assert answer.message["In-Reply-To"] == sent_id and answer.subject == f"Re: {request.subject}", "same thread"
-    assert "受け付けました" in answer.text and "第1版" in answer.text
+    assert "受け付けました" in answer.text and "第1版" in answer.text and "スレッド" not in answer.text
 
     again = collecting.collect(cycle)  # a rerun: the reply was moved to the taken folder
     assert again.accepted == [] and again.rejected == [] and len(smtp.messages_to(FIRE)) == 2
