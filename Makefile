@@ -13,37 +13,32 @@ YEAR ?= 2020
 setup: system-packages $(BIN)/tenken
 
 # Japanese fonts, HarfBuzz subsetting (fast font embedding in WeasyPrint), pdftotext/pdftoppm.
-system-packages:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# $(call install-missing,PACKAGES,OPTIONS,AFTER): apt-get install those of PACKAGES not installed yet, then AFTER.
+define install-missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing; \
+	  $(3) \
 	fi
+endef
+
+system-packages:
+	$(call install-missing,$(DEBIAN_PACKAGES),,)
 
 # LibreOffice Calc without a GUI, and Carlito (metric-compatible with Excel's Calibri, so the form prints at
 # Excel's size): the tests open each request workbook as a clerk would and print it to PDF.
 OFFICE_PACKAGES := libreoffice-calc-nogui fonts-crosextra-carlito
 office-packages:
-	@missing=$$(for p in $(OFFICE_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages: $$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install-missing,$(OFFICE_PACKAGES),--no-install-recommends,)
 
 # Dovecot's IMAP server: the mail tests (and `make demo MAIL=1`) run their own instance in a temporary folder;
 # the system service the package starts is stopped and disabled.
 MAIL_PACKAGES := dovecot-imapd
+DOVECOT_OFF := $(SUDO) service dovecot stop >/dev/null 2>&1 || true; $(SUDO) update-rc.d dovecot disable >/dev/null 2>&1 || true;
 mail-packages:
-	@missing=$$(for p in $(MAIL_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages: $$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	  $(SUDO) service dovecot stop >/dev/null 2>&1 || true; \
-	  $(SUDO) update-rc.d dovecot disable >/dev/null 2>&1 || true; \
-	fi
+	$(call install-missing,$(MAIL_PACKAGES),--no-install-recommends,$(DOVECOT_OFF))
 
 # The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
 browser-packages:
@@ -65,10 +60,15 @@ DEMO_ENV := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_UI_URL=http://127.
 	PREFECT_API_AUTH_STRING="$${PREFECT_SERVER_API_AUTH_STRING:-$$(cat $(CURDIR)/var/run/prefect-auth)}" \
 	PREFECT_HOME=$(CURDIR)/var/run/prefect TENKEN_VAR_DIR=$(CURDIR)/var/deployed \
 	$(if $(SLACK_BOT_TOKEN),,TENKEN_DEMO_WORKSPACE=http://127.0.0.1:4300)
+# MAIL=1: every 3rd department is asked by mail and answers by mail (stack.sh serves an SMTP stand-in and dovecot's
+# IMAP on 127.0.0.1, the mailboxes under var/run/mail, tenken's mail settings in var/run/mail.env); the demo writes
+# the mails to var/deployed/mail.txt. `make stop` before switching MAIL=1 on or off.
+MAIL_ENV := set -a && . $(CURDIR)/var/run/mail.env && set +a && TENKEN_DEMO_MAIL=1 \
+	TENKEN_MAIL_PASSWORD="$$(cut -d: -f2- $(CURDIR)/var/run/mail-password)"
 
-demo: setup
-	scripts/stack.sh start
-	$(DEMO_ENV) $(BIN)/tenken-demo --deployed $(if $(APPROVE),--approve)
+demo: setup $(if $(MAIL),mail-packages)
+	$(if $(MAIL),TENKEN_DEMO_MAIL=1) scripts/stack.sh start
+	$(if $(MAIL),$(MAIL_ENV)) $(DEMO_ENV) $(BIN)/tenken-demo --deployed $(if $(APPROVE),--approve)
 
 stop:
 	scripts/stack.sh stop

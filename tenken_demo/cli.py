@@ -23,6 +23,10 @@ def demo(
         "--workspace", envvar="TENKEN_DEMO_WORKSPACE",
         help="The Slack stand-in the departments post in (its root URL; scripts/stack.sh serves one on "
              "127.0.0.1:4300 when no SLACK_BOT_TOKEN is set). Without Slack: a bridge to the inbox.")] = None,
+    maildirs: Annotated[Path | None, typer.Option(
+        "--maildirs", envvar="TENKEN_DEMO_MAILDIRS",
+        help="With --deployed: the Maildirs of the demo's mail server (make demo MAIL=1 serves them under "
+             "var/run/mail). Departments asked by mail reply by mail; the mails are listed in mail.txt.")] = None,
 ) -> None:
     """Run the FY2020 cycle: requests, submissions (two late, one corrected), reminders, review, publication.
 
@@ -34,6 +38,8 @@ def demo(
     var = Path(os.environ.setdefault("TENKEN_VAR_DIR", str(default.resolve()))).resolve()
     shutil.rmtree(var, ignore_errors=True)
     if deployed:
+        if maildirs:
+            return _with_mail_record(var, maildirs, lambda: _deployed_demo(approve, var, workspace, maildirs))
         return _deployed_demo(approve, var, workspace)
     os.environ.setdefault("TENKEN_REVIEW_POLL_SECONDS", "2")
     from tenken_demo.in_process import published_path, run_demo
@@ -78,7 +84,23 @@ def _write_transcript(var: Path, text: str) -> None:
     typer.echo(f"\nSlack の代役での会話（依頼・提出・受付・督促・確認依頼）: {path}")
 
 
-def _deployed_demo(approve: bool, var: Path, workspace: str | None) -> None:
+def _with_mail_record(var: Path, maildirs: Path, run) -> None:
+    """Run the demo, then write every mail it sent and received to <var>/mail.txt (also when it failed)."""
+    import time
+
+    from tenken_demo.mail_demo import transcript
+
+    started = time.time()
+    try:
+        run()
+    finally:
+        path = var / "mail.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(transcript(maildirs, since=started), encoding="utf-8")
+        typer.echo(f"メールの記録（依頼・提出・受付・督促、メールの所属の分）: {path}")
+
+
+def _deployed_demo(approve: bool, var: Path, workspace: str | None, maildirs: Path | None = None) -> None:
     """The worker runs the flows; this process plays the calendar, the departments and the reviewer.
 
     The worker must have been started with the same TENKEN_VAR_DIR (make demo does both): the ledger
@@ -92,7 +114,10 @@ def _deployed_demo(approve: bool, var: Path, workspace: str | None) -> None:
 
     if workspace:
         typer.echo(f"Slack の代役（stand-in、{workspace}）を作業場として使います。各所属は依頼のスレッドにファイルを返信して提出します。")
-    paused = run_cycle_until_review(progress=typer.echo, workspace_url=workspace)
+    if maildirs:
+        typer.echo(f"メールで依頼された所属はメールで返信して提出します（SMTP・IMAP サーバーはこの機械の 127.0.0.1、"
+                   f"メールボックスは {maildirs}）。")
+    paused = run_cycle_until_review(progress=typer.echo, workspace_url=workspace, maildirs=maildirs)
     typer.echo(f"\n確認待ち: {ui_address(paused.id)}")
     if not approve:
         if workspace:

@@ -4,12 +4,16 @@ With Slack (the project's stand-in as the workspace), a department's clerk posts
 reply in the department's request thread, as a person would; tenken's collect stage takes it from there.
 Without Slack (messages in the outbox), files reach the inbox through a bridge that records who sent
 them (tenken.services.collecting.deliver), never by being dropped there anonymously.
+A department asked by mail (`make demo MAIL=1`: the Maildirs of the demo's mail server are given) answers
+by mail: its clerk finds the request in the department's Maildir and replies to the office's address with
+the filled workbook (tenken_demo.mail_demo.reply_with_file); tenken reads it from the office's mailbox.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.request import Request, urlopen
 
@@ -81,6 +85,61 @@ def deliver_to_inbox(settings: Settings, fiscal_year: int, arrivals: list[Arriva
         for department, path in arrivals:
             collecting.deliver(cycle, [path], department, "demo-bridge")
     return len(arrivals)
+
+
+def asked_by_mail(settings: Settings, fiscal_year: int) -> dict[str, tuple[str, str]]:
+    """Department -> (address, Message-ID) of the request it was sent by mail (the ledger's message ref)."""
+    return {department: (where, ref) for department, (where, ref) in request_threads(settings, fiscal_year).items()
+            if "@" in where}
+
+
+def reply_by_mail(settings: Settings, fiscal_year: int, arrivals: list[Arrival], maildirs: Path) -> int:
+    """Each department's clerk answers the request in its Maildir: a reply to the office, file attached."""
+    from tenken.config import load_directory
+    from tenken_demo.mail_demo import find_mail, reply_with_file
+
+    mail, directory = settings.mail_settings(), load_directory(settings.config_dir)
+    if mail is None:
+        raise RuntimeError("departments asked by mail, but no mail server is configured (TENKEN_SMTP_HOST)")
+    requests = asked_by_mail(settings, fiscal_year)
+    for department, path in arrivals:
+        address, request_id = requests[department]
+        sender = directory.department(department).email or address
+        reply_with_file(mail, sender, find_mail(maildirs, address, request_id), Path(path),
+                        f"記入したファイルを提出します。\n\n{directory.department(department).name or department}")
+    return len(arrivals)
+
+
+@dataclass
+class Submitted:
+    """Who answered where on a demo day (department keys)."""
+
+    slack: list[str] = field(default_factory=list)
+    mail: list[str] = field(default_factory=list)
+    bridge: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.slack) + len(self.mail) + len(self.bridge)
+
+
+def submit_each(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace_url: str | None,
+                maildirs: Path | None) -> Submitted:
+    """The day's arrivals, each where its department was asked: by mail (with `maildirs`), in the Slack
+    threads (with a workspace), else through the bridge."""
+    done = Submitted()
+    if not arrivals:
+        return done
+    by_mail = asked_by_mail(settings, fiscal_year) if maildirs else {}
+    mailed = [a for a in arrivals if a[0] in by_mail]
+    others = [a for a in arrivals if a[0] not in by_mail]
+    if mailed:
+        reply_by_mail(settings, fiscal_year, mailed, Path(maildirs))
+        done.mail = [d for d, _ in mailed]
+    if others:
+        submit(settings, fiscal_year, others, workspace_url)
+        (done.slack if workspace_url else done.bridge).extend(d for d, _ in others)
+    return done
 
 
 def submit(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace_url: str | None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from uuid import UUID
 
 from prefect import get_client
@@ -91,20 +92,47 @@ def start_review(config_dir: str | None = None) -> FlowRun:
 
 
 def run_cycle_until_review(config_dir: str | None = None, progress: Callable[[str], None] = lambda _: None,
-                           workspace_url: str | None = None) -> FlowRun:
+                           workspace_url: str | None = None, maildirs: Path | None = None) -> FlowRun:
     """Open, collect on every demo day and compile: returns the review run paused for reviewers. With a
-    `workspace_url` (the stand-in the worker sends to), departments answer in their Slack threads."""
+    `workspace_url` (the stand-in the worker sends to), departments answer in their Slack threads; with
+    `maildirs` (the demo mail server's, make demo MAIL=1), those asked by mail answer by mail."""
     cancel_waiting_reviews()
     settings = Settings.resolve(config_dir=config_dir)
     arrivals = scenario(settings)
     run_to_completion(OPEN, _parameters(config_dir))
     progress("開始: 各所属へ依頼ファイルを送付しました")
+    if maildirs:
+        return _mail_and_slack(settings, arrivals, config_dir, progress, workspace_url, Path(maildirs))
     for day in COLLECTION_DAYS:
         sent = departments.submit(settings, FISCAL_YEAR, [tuple(a) for a in arrivals.get(day.isoformat(), [])],
                                   workspace_url)
         run_to_completion(COLLECT, {**_parameters(config_dir), "today": day.isoformat()})
         where = "Slack のスレッドに返信" if workspace_url else "受信フォルダへ（送信者を記録）"
         progress(f"{day.isoformat()}: 受付・督促（提出 {sent} 件、{where}）")
+    return start_review(config_dir)
+
+
+def _mail_and_slack(settings: Settings, arrivals: dict, config_dir: str | None, progress: Callable[[str], None],
+                    workspace_url: str | None, maildirs: Path) -> FlowRun:
+    """The collection days with departments split between Slack and mail; says who answered by mail."""
+    from tenken.config import load_directory
+
+    directory = load_directory(settings.config_dir)
+
+    def names(keys) -> str:
+        return "、".join(directory.department(key).name or key for key in keys)
+
+    by_mail = departments.asked_by_mail(settings, FISCAL_YEAR)
+    progress(f"  うちメールで依頼した所属（{len(by_mail)}）：{names(by_mail)} — 依頼メールに記入したファイルを添付して返信します")
+    elsewhere = "Slack のスレッドに返信" if workspace_url else "受信フォルダへ（送信者を記録）"
+    for day in COLLECTION_DAYS:
+        done = departments.submit_each(settings, FISCAL_YEAR, [tuple(a) for a in arrivals.get(day.isoformat(), [])],
+                                       workspace_url, maildirs)
+        run_to_completion(COLLECT, {**_parameters(config_dir), "today": day.isoformat()})
+        parts = [f"{elsewhere} {len(done.slack) + len(done.bridge)} 件"] if done.slack or done.bridge else []
+        if done.mail:
+            parts.append(f"メールで返信 {len(done.mail)} 件：{names(done.mail)}")
+        progress(f"{day.isoformat()}: 受付・督促（提出 {done.total} 件" + (f" — {'／'.join(parts)}" if parts else "") + "）")
     return start_review(config_dir)
 
 

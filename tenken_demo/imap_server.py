@@ -432,8 +432,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", help="folder of the Maildirs (<root>/<user>/Maildir); default: a temporary one")
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                         help="an account (repeatable; default tenken:tenken)")
+    parser.add_argument("--user-file", metavar="FILE",
+                        help="accounts, one NAME:PASSWORD a line (kept off the command line, which other users can read)")
     options = parser.parse_args(argv)
-    users = dict(entry.split(":", 1) for entry in options.user) if options.user else None
+    entries = list(options.user)
+    if options.user_file:
+        entries += [line for line in Path(options.user_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if any(":" not in entry for entry in entries):
+        parser.error("an account is NAME:PASSWORD")
+    users = dict(entry.split(":", 1) for entry in entries) if entries else None
     server = ImapServer(users=users, root=options.root)
     try:
         server.start(port=options.port)  # before blocking the signals: dovecot would inherit the mask

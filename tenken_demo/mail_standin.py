@@ -241,6 +241,16 @@ class MailStandIn:
         return final
 
 
+def _quiet_auth_warnings() -> None:
+    """AUTH without TLS on loopback is what the stand-in is for: aiosmtpd says so on every connection and login."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+    noise = ("auth_required == True but auth_require_tls == False", "Session.login_data is deprecated")
+    logging.getLogger("mail.log").addFilter(lambda record: not record.getMessage().startswith(noise))
+
+
 def main(argv: Iterable[str] | None = None) -> None:
     """Serve a stand-in SMTP server (not a real mail server) until stopped."""
     import argparse
@@ -250,13 +260,25 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4325)
     parser.add_argument("--maildirs", help="write every message to <folder>/<local part>/Maildir/new/ too")
+    parser.add_argument("--login-file", metavar="FILE",
+                        help="require SMTP AUTH with the NAME:PASSWORD on this file's first line (kept off the "
+                             "command line, which other users can read)")
     options = parser.parse_args(list(argv) if argv is not None else None)
-    standin = MailStandIn(host=options.host, deliver_to=options.maildirs)
+    login = None
+    if options.login_file:
+        user, _, password = Path(options.login_file).read_text(encoding="utf-8").splitlines()[0].partition(":")
+        if not user or not password:
+            parser.error(f"{options.login_file}: expected NAME:PASSWORD on the first line")
+        login = (user, password)
+        _quiet_auth_warnings()
+    standin = MailStandIn(host=options.host, deliver_to=options.maildirs, login=login)
     # Block the signals first, so that one arriving while the server starts is not lost.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     standin.start(port=options.port)
     where = f", Maildirs under {options.maildirs}" if options.maildirs else ""
-    print(f"Mail stand-in (not a real mail server): smtp://{standin.host}:{standin.port}, no TLS{where}", flush=True)
+    auth = f", login required ({login[0]})" if login else ""
+    print(f"Mail stand-in (not a real mail server): smtp://{standin.host}:{standin.port}, no TLS{auth}{where}",
+          flush=True)
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     standin.stop()
 
