@@ -79,11 +79,12 @@ test: setup browser-packages office-packages mail-packages
 	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"
 	$(BIN)/pytest -q -m browser
 
-bench: setup
+bench: setup mail-packages
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_intake.py
 	$(BIN)/python benchmarks/bench_cycle.py
+	$(BIN)/python -W ignore benchmarks/bench_mail_collect.py
 
 clean:
 	rm -rf var site out .pytest_cache test-artifacts
