@@ -37,12 +37,13 @@ def compile_and_review(fiscal_year: int | None = None, config_dir: str | None = 
         while (state := steps.round_state(settings, year, round)).open:
             attempt += 1
             form = steps.review_form(settings, year, compiled, notice)
+            key = pause_key(year, round, attempt)
             answer = pause_flow_run(
                 wait_for_input=ReviewDecision.with_initial_data(description=form.description),
-                timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds,
-                key=pause_key(year, round, attempt))
+                timeout=form.timeout_seconds, poll_interval=settings.review_poll_seconds, key=key)
             notice = steps.answer_review(settings, year, round, answer.decision, answer.code, answer.comments,
                                          run_url).message
+            steps.forget_typed_code(str(flow_run.id), key)
         if state.status == "changes":
             continue
         result = {"round": round, "status": state.status, "approved_by": list(state.approved_by),

@@ -133,6 +133,22 @@ def answer_review(settings: Settings, fiscal_year: int, round: int, decision: st
 
 
 @task(cache_policy=NO_CACHE, retries=0)
+def forget_typed_code(flow_run_id: str, pause_key: str) -> bool:
+    """Prefect keeps a resumed form's answer as the run's input, the typed code with it. By now the code is
+    spent or was wrong, and the ledger keeps only digests: the answer is deleted from Prefect as well (the
+    decision and comments are in the ledger). Best effort: a failure is logged, the review goes on."""
+    from prefect.input.actions import delete_flow_run_input
+    from prefect.input.run_input import keyset_from_base_key
+
+    try:
+        delete_flow_run_input(keyset_from_base_key(f"paused-{pause_key}")["response"], flow_run_id=flow_run_id)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        get_run_logger().warning("the typed code of %s could not be removed from Prefect: %s", pause_key, exc)
+        return False
+
+
+@task(cache_policy=NO_CACHE, retries=0)
 def paused_review_url(fiscal_year: int) -> str | None:
     """The UI address of the compile-and-review run paused for this year's reviewers, if there is one."""
     from prefect import get_client

@@ -91,6 +91,10 @@ def test_with_approvals_all_the_first_approval_keeps_the_run_paused_and_the_seco
 
     assert outcome["result"]["status"] == "approved" and outcome["result"]["published"]
     assert (tmp_path / "site" / "2020" / "report-2020.pdf").is_file()
+    from prefect.input.actions import read_flow_run_input
+
+    for key in ("review-2020-round-1", "review-2020-round-1-2"):  # the typed codes are not kept by Prefect
+        assert read_flow_run_input(f"paused-{key}-response", flow_run_id=first.id) is None
     with ledger(tmp_path) as book:
         assert [(d.round, d.decision, d.reviewer) for d in book.review_decisions(2020)] == [
             (1, "approve", "審査 花子"), (1, "approve", "審査 一郎")]
