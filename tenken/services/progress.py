@@ -19,7 +19,9 @@ does not answer within a few seconds, and everything else is shown all the same.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import Counter
+
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -71,6 +73,8 @@ class LedgerFacts:
     decisions: list[ReviewRecord]
     compiled_rounds: tuple[int, ...]  # rounds with a rating snapshot (a draft was compiled)
     publications: list[PublicationRecord]
+    refused_answers: dict[int, int] = field(default_factory=dict)  # round -> answers refused (wrong codes, …)
+    round_ends: dict[int, datetime] = field(default_factory=dict)  # round -> when its codes expire
 
 
 def read_facts(ledger: Ledger, fiscal_year: int) -> LedgerFacts:
@@ -87,6 +91,8 @@ def read_facts(ledger: Ledger, fiscal_year: int) -> LedgerFacts:
         decisions=decisions,
         compiled_rounds=tuple(r for r in rounds if ledger.rating_snapshot(fiscal_year, r)),
         publications=ledger.publications(fiscal_year),
+        refused_answers=dict(Counter(a.round for a in ledger.review_attempts(fiscal_year) if a.outcome != "accepted")),
+        round_ends={c.round: c.expires_at for c in ledger.review_codes(fiscal_year)},
     )
 
 
@@ -224,6 +230,12 @@ def cycle_progress(facts: LedgerFacts, plan: Plan, config: CycleSettings, asked:
     if open_rounds:
         round = open_rounds[-1]
         since = notified.get(round)
+        ends = facts.round_ends.get(round)
+        if facts.refused_answers.get(round, 0) >= config.review.lock_after or (ends and ends.date() < today):
+            why = "ロック" if facts.refused_answers.get(round, 0) >= config.review.lock_after else "期限切れ"
+            return done(Stage("in_review", f"確認中（第{round}回 {why}・確認のやり直し待ち）", **base, round=round,
+                              since=since),
+                        [office(f"第{round}回の確認の{why}への対応と、確認のやり直し（compile-and-review の再実行）")])
         return done(Stage("in_review", f"確認中（第{round}回）", **base, round=round, since=since),
                     _reviewers(config, round, since, {d.reviewer for d in by_round.get(round, [])}))
     if last_closed:  # the last round was sent back and the next one has not been compiled yet

@@ -222,6 +222,24 @@ def test_with_approvals_all_one_approval_keeps_the_round_in_review_waiting_for_t
     assert cycle_progress(facts, plan, config, asked, date(2021, 7, 3)).stage.key == "approved"
 
 
+def test_a_locked_or_expired_round_waits_for_the_office_not_the_reviewers(plan):
+    asked = departments_on_form(plan, YEAR)
+    config = load_cycle_settings(DEFAULT_CONFIG)
+    ends = {1: datetime(2021, 7, 31, tzinfo=UTC)}
+    locked = LedgerFacts(YEAR, None, [], {}, [], [], [], compiled_rounds=(1,), publications=[],
+                         refused_answers={1: config.review.lock_after}, round_ends=ends)
+    expired = LedgerFacts(YEAR, None, [], {}, [], [], [], compiled_rounds=(1,), publications=[],
+                          refused_answers={1: 1}, round_ends=ends)
+
+    at_lock = cycle_progress(locked, plan, config, asked, date(2021, 7, 3))
+    after_end = cycle_progress(expired, plan, config, asked, date(2021, 8, 1))
+    before_end = cycle_progress(expired, plan, config, asked, date(2021, 7, 30))
+
+    assert "ロック" in at_lock.stage.label and [w.who for w in at_lock.waiting] == ["office"]
+    assert "期限切れ" in after_end.stage.label and "compile-and-review" in after_end.waiting[0].reason
+    assert before_end.stage.label == "確認中（第1回）" and [w.who for w in before_end.waiting] == ["reviewer"]
+
+
 def test_a_compiled_round_not_yet_notified_is_in_review_too(plan):
     """A draft compiled (its ratings snapshotted) before the notice went out: the reviewers are next."""
     asked = departments_on_form(plan, YEAR)
