@@ -148,21 +148,26 @@ def forget_typed_code(flow_run_id: str, pause_key: str) -> bool:
         return False
 
 
-@task(cache_policy=NO_CACHE, retries=0)
-def paused_review_url(fiscal_year: int) -> str | None:
-    """The UI address of the compile-and-review run paused for this year's reviewers, if there is one."""
+def paused_reviews() -> list:
+    """The compile-and-review runs paused for their reviewers (Prefect API)."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, \
         FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
-    from prefect.settings import PREFECT_UI_URL
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
+        return client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["compile-and-review"])),
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
+
+
+@task(cache_policy=NO_CACHE, retries=0)
+def paused_review_url(fiscal_year: int) -> str | None:
+    """The UI address of the compile-and-review run paused for this year's reviewers, if there is one."""
+    from prefect.settings import PREFECT_UI_URL
+
     ui = PREFECT_UI_URL.value()
-    for run in runs:
+    for run in paused_reviews():
         year = (run.parameters or {}).get("fiscal_year")
         if ui and (year is None or int(year) == fiscal_year):
             return f"{ui.rstrip('/')}/runs/flow-run/{run.id}"

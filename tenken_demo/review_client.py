@@ -10,21 +10,12 @@ import urllib.request
 from pathlib import Path
 from uuid import UUID
 
-from prefect import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, \
-    FlowRunFilterStateType
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 
-REVIEW_FLOW = "compile-and-review"
+from tasks.cycle import paused_reviews  # the one query of paused reviews, shared with the reminders
+
 CODE = re.compile(r"確認コード：([2-9A-Z]{4}-[2-9A-Z]{4})")
-
-
-def paused_reviews() -> list[FlowRun]:
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[REVIEW_FLOW])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
 
 
 def wait_for_paused_review(timeout: float = 300, poll: float = 0.5, exclude: set[UUID] | None = None,
