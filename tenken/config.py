@@ -54,12 +54,17 @@ def _year_plan(raw: Any, where: str) -> YearPlan:
 
 
 def _indicator(raw: dict, years: dict[int, YearPlan], measure_label: str) -> str:
+    """The measure's 成果指標: as written, else its parts' labels. Only a measure rated in some year needs one:
+    a measure finished, or without an indicator, in every year it lists has none to name ("")."""
     if raw.get("indicator"):
         return raw["indicator"]
     labels = next((tuple(p.label or "" for p in y.parts) for y in years.values() if len(y.parts) > 1), None)
-    if not labels:
-        raise ConfigError(f"{measure_label}「{raw.get('name')}」: 成果指標（indicator）がありません")
-    return " ".join(f"({i}){text}" for i, text in enumerate(labels, 1))
+    if labels:
+        return " ".join(f"({i}){text}" for i, text in enumerate(labels, 1))
+    if years and not any(y.status == "rated" for y in years.values()):
+        return ""
+    raise ConfigError(f"{measure_label}「{raw.get('name')}」: 成果指標（indicator）がありません"
+                      f"（評価する年度のある{measure_label}には必要です）")
 
 
 def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str, str],
@@ -96,8 +101,15 @@ def build_tree(raw_tree: list, levels: tuple[Level, ...], departments: dict[str,
     return tuple(build(node, 0, i, None, ()) for i, node in enumerate(raw_tree, 1))
 
 
-def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
-    """Build a Plan from the parsed YAML of plan.yaml and departments.yaml (contacts are left to the Directory)."""
+def default_plan_id(config_dir: Path) -> str:
+    """The plan's id when plan.yaml gives none: the plan folder's name, as a lower-case slug."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", Path(config_dir).resolve().name.lower()).strip("-_")[:63]
+    return slug or "plan"
+
+
+def plan_from_mapping(raw: dict, raw_departments: list, default_id: str = "plan") -> Plan:
+    """Build a Plan from the parsed YAML of plan.yaml and departments.yaml (contacts are left to the Directory).
+    `default_id` is the plan's id when plan.yaml's `plan.id` is not given."""
     try:
         _check_department_entries(raw_departments)
         raw_departments = [{"key": d.get("key"), "name": d.get("name")} for d in raw_departments]
@@ -106,6 +118,7 @@ def plan_from_mapping(raw: dict, raw_departments: list) -> Plan:
         names.update({d["key"]: d["key"] for d in raw_departments})
         tree = build_tree(raw["tree"], levels, names, raw.get("measure_label", "施策"))
         return Plan.model_validate({
+            "id": default_id,
             **raw["plan"],
             "levels": levels,
             "measure_label": raw.get("measure_label", "施策"),
@@ -172,7 +185,7 @@ def load_plan(config_dir: Path = DEFAULT_CONFIG) -> Plan:
 def _load_plan(config_dir: Path, identity: tuple | None) -> Plan:
     raw = _read_yaml(config_dir / "plan.yaml")
     departments = _read_yaml(config_dir / "departments.yaml")
-    return plan_from_mapping(raw, (departments or {}).get("departments", []))
+    return plan_from_mapping(raw, (departments or {}).get("departments", []), default_plan_id(config_dir))
 
 
 def results_path(config_dir: Path, fiscal_year: int) -> Path:

@@ -102,8 +102,17 @@ class Settings(BaseModel):
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
 
-    def cycle_dir(self, fiscal_year: int) -> Path:
-        return self.var_dir / "cycles" / str(fiscal_year)
+    @property
+    def plan_id(self) -> str:
+        """The id of the plan of config_dir (plan.yaml's plan.id, else the folder's name)."""
+        from tenken.config import load_plan
+
+        return load_plan(self.config_dir).id
+
+    def cycle_dir(self, fiscal_year: int, plan_id: str | None = None) -> Path:
+        """<var>/cycles/<plan id>/<year> (this settings' plan unless another id is given): each plan's
+        years apart, so several plans share one var folder."""
+        return self.var_dir / "cycles" / (plan_id or self.plan_id) / str(fiscal_year)
 
     def publish_target(self, target: str) -> str:
         """cycle.yaml's publish_target: a URL or absolute folder as is, a relative folder under the var folder."""
@@ -114,9 +123,12 @@ class Settings(BaseModel):
     # ---------------------------------------------------------------- what is built from them
 
     def open_ledger(self):
+        """The ledger, serving the cycles of this plan only (several plans may share one database)."""
+        from tenken.config import load_plan
         from tenken.ledger import Ledger
 
-        return Ledger.open(self.database_url)
+        plan = load_plan(self.config_dir)
+        return Ledger.open(self.database_url, plan.id, plan.name)
 
     def notifier(self):
         """Slack when a token is found (environment, else the Secret block), the outbox otherwise."""

@@ -54,8 +54,8 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
         for path in (var / "filled").iterdir():  # a bridge delivers each with its sender recorded
             collecting.deliver(cycle, [path], path.stem.removeprefix(f"tenken-{YEAR}-"), "test-bridge")
     # A blank request, put in the inbox by hand with no sender recorded: refused, never attributed.
-    shutil.copy(var / "cycles" / YEAR / "requests" / "tenken-2020-tourism.xlsx",
-                var / "cycles" / YEAR / "inbox" / "no-sender.xlsx")
+    shutil.copy(var / "cycles" / "kanagawa" / YEAR / "requests" / "tenken-2020-tourism.xlsx",
+                var / "cycles" / "kanagawa" / YEAR / "inbox" / "no-sender.xlsx")
     collected = tenken(var, elsewhere, "collect", "--year", YEAR)
     assert "35件中 受付 34件、差戻し 1件" in collected
     (var / "not-a-workbook.xlsx").write_bytes(b"not a workbook")
@@ -75,7 +75,7 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
     written = {p.name for p in var.iterdir()} - {"tenken.db-wal", "tenken.db-shm"}  # SQLite's own, while open
     assert written == {"tenken.db", "outbox", "cycles", "answers", "site", "filled", "not-a-workbook.xlsx", "report",
                        "requests", "keys"}
-    cycle = var / "cycles" / YEAR
+    cycle = var / "cycles" / "kanagawa" / YEAR
     assert {p.name for p in cycle.iterdir()} >= {"requests", "inbox", "received", "review", "final"}
     assert (cycle / "review" / "round-1" / f"report-{YEAR}-draft.pdf").is_file()
     assert any((var / "answers").rglob("*回答.txt"))
@@ -97,7 +97,7 @@ def test_the_flows_write_only_under_the_var_folder(prefect_server, places, monke
         ledger.record_review_decision(int(YEAR), 1, "approve", "審査 花子")
     published = publish(int(YEAR))
 
-    assert Path(published["target"]) == var / "site" / YEAR
+    assert Path(published["target"]) == var / "site" / "kanagawa" / YEAR
     assert len([r for r in read_outbox(var) if r["kind"] == "request"]) == 34
-    assert (var / "tenken.db").is_file() and (var / "cycles" / YEAR / "final").is_dir()
+    assert (var / "tenken.db").is_file() and (var / "cycles" / "kanagawa" / YEAR / "final").is_dir()
     assert os.getcwd() == str(elsewhere)

@@ -191,6 +191,7 @@ class PreviousRates(_Model):
 
 
 class Plan(_Model):
+    id: str = Field(default="plan", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")  # stable key of the plan in the ledger, paths, site
     name: str
     organisation: str
     period: tuple[int, int]
@@ -204,6 +205,8 @@ class Plan(_Model):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Plan:
+        if self.id.isdigit():
+            raise ValueError(f"計画の id「{self.id}」は数字だけにはできません（年度のフォルダーと区別するため）")
         keys = [d.key for d in self.departments]
         if len(set(keys)) != len(keys):
             raise ValueError("所属の key が重複しています")

@@ -105,12 +105,25 @@ def head_revision() -> str:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe when several processes open a new ledger at once."""
-    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-        current = MigrationContext.configure(connection).get_current_revision()
-        if current == head_revision():
-            return
-        config = _config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect().execution_options(**{WRITE: True}) as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds a table to change its constraints (batch mode): dropping the old one must not
+            # cascade or fail on the rows that refer to it. Only switchable outside a transaction; the
+            # references are checked before the upgrade commits.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+                current = MigrationContext.configure(connection).get_current_revision()
+                if current == head_revision():
+                    return
+                config = _config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("ledger migration left rows whose references do not resolve; nothing was changed")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

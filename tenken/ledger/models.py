@@ -60,12 +60,14 @@ class Base(DeclarativeBase):
 
 
 class Cycle(Base):
-    """One fiscal year's inspection."""
+    """One plan's inspection of one fiscal year."""
 
     __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("plan_id", "fiscal_year"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fiscal_year: Mapped[int] = mapped_column(Integer, unique=True)
+    plan_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # '': recorded before plan ids
+    fiscal_year: Mapped[int] = mapped_column(Integer)
     plan_name: Mapped[str] = mapped_column(String(200), default="")
     deadline: Mapped[date | None] = mapped_column(Date)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -58,6 +58,11 @@ class CycleRecord:
     plan_name: str
     deadline: date | None
     opened_at: datetime
+    plan_id: str = ""
+
+
+def _cycle_record(cycle: Cycle) -> CycleRecord:
+    return CycleRecord(cycle.fiscal_year, cycle.plan_name, cycle.deadline, cycle.opened_at, cycle.plan_id)
 
 
 @dataclass(frozen=True)
@@ -256,19 +261,88 @@ def _same_department(department: str | None):
 class Ledger:
     """The record of every cycle. Open with `Ledger.open(url)`; the schema is migrated on open."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, plan_id: str | None = None, plan_name: str = ""):
         self.engine = engine
         self._writer = engine.execution_options(**{_engine.WRITE: True})
+        self._plan_id = plan_id
+        self._plan_name = plan_name
+        if plan_id is not None:
+            self._adopt_unkeyed(plan_id, plan_name)
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
+    def open(cls, url: str, plan_id: str | None = None, plan_name: str = "") -> Ledger:
+        """The ledger at `url`, for one plan's cycles (`plan_id`, as in plan.yaml). Without a plan id the
+        ledger serves the one plan it holds, and refuses to guess when it holds several."""
         try:
             engine = _engine.make_engine(url)
             _engine.upgrade(engine)
         except (ArgumentError, OperationalError, OSError) as exc:
             shown = make_url(url).render_as_string(hide_password=True) if not isinstance(exc, ArgumentError) else url
             raise LedgerError(f"台帳（データベース {shown}）を開けません: {exc}") from None
-        return cls(engine)
+        return cls(engine, plan_id, plan_name)
+
+    @property
+    def plan_id(self) -> str | None:
+        return self._plan_id
+
+    def bind(self, plan_id: str, plan_name: str = "") -> Self:
+        """Serve only this plan's cycles from now on. A ledger already bound to another plan is refused:
+        one Ledger object never mixes two plans."""
+        if self._plan_id is not None and self._plan_id != plan_id:
+            raise LedgerError(f"この台帳は計画「{self._plan_id}」のものとして開かれています（計画「{plan_id}」には使えません）")
+        if self._plan_id is None:
+            self._plan_id, self._plan_name = plan_id, plan_name
+            self._adopt_unkeyed(plan_id, plan_name)
+        return self
+
+    def _adopt_unkeyed(self, plan_id: str, plan_name: str) -> None:
+        """Cycles recorded before plans had ids (plan_id '', migration 0004) belong to the plan of the
+        same name: until then a ledger held one plan. Claimed by the first process that opens it."""
+        if not plan_name or not plan_id:
+            return
+        with self._read() as session:
+            found = session.scalar(select(func.count()).select_from(Cycle).where(
+                Cycle.plan_id == "", Cycle.plan_name == plan_name))
+        if not found:
+            return
+
+        def work(session: Session) -> None:
+            taken = set(session.scalars(select(Cycle.fiscal_year).where(Cycle.plan_id == plan_id)))
+            for cycle in session.scalars(select(Cycle).where(Cycle.plan_id == "", Cycle.plan_name == plan_name)):
+                if cycle.fiscal_year not in taken:
+                    cycle.plan_id = plan_id
+
+        self._retrying(work)
+
+    def plans(self) -> dict[str, list[int]]:
+        """Every plan id on record with its fiscal years (oldest first)."""
+        with self._read() as session:
+            rows = session.execute(select(Cycle.plan_id, Cycle.fiscal_year).order_by(Cycle.plan_id, Cycle.fiscal_year))
+            out: dict[str, list[int]] = {}
+            for plan_id, year in rows:
+                out.setdefault(plan_id, []).append(year)
+            return out
+
+    def cycles(self) -> list[CycleRecord]:
+        """This plan's cycles on record, oldest first."""
+        with self._read() as session:
+            plan_id = self._scope(session)
+            rows = session.scalars(select(Cycle).where(Cycle.plan_id == plan_id).order_by(Cycle.fiscal_year))
+            return [_cycle_record(c) for c in rows]
+
+    def _scope(self, session: Session) -> str:
+        """The plan whose cycles this ledger serves: the bound one, else the only one on record."""
+        if self._plan_id is not None:
+            return self._plan_id
+        ids = list(session.scalars(select(Cycle.plan_id).distinct().order_by(Cycle.plan_id)))
+        if len(ids) > 1:
+            raise LedgerError(f"この台帳には複数の計画（{'、'.join(i or '（ID なし）' for i in ids)}）の記録があります。"
+                              f"--config で計画を指定してください。")
+        return ids[0] if ids else ""
+
+    def _of_year(self, session: Session, fiscal_year: int) -> tuple:
+        """Conditions on Cycle selecting this plan's cycle of the year (for joins)."""
+        return Cycle.fiscal_year == fiscal_year, Cycle.plan_id == self._scope(session)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -299,15 +373,15 @@ class Ledger:
                 if attempt == _RETRIES - 1:
                     raise
 
-    @staticmethod
-    def _cycle(session: Session, fiscal_year: int, lock: bool = False) -> Cycle | None:
-        query = select(Cycle).where(Cycle.fiscal_year == fiscal_year)
+    def _cycle(self, session: Session, fiscal_year: int, lock: bool = False) -> Cycle | None:
+        query = select(Cycle).where(*self._of_year(session, fiscal_year))
         return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
     def _cycle_for_write(self, session: Session, fiscal_year: int) -> Cycle:
         cycle = self._cycle(session, fiscal_year, lock=True)
         if cycle is None:
-            cycle = Cycle(fiscal_year=fiscal_year, plan_name="", opened_at=utcnow())
+            cycle = Cycle(plan_id=self._scope(session), fiscal_year=fiscal_year, plan_name=self._plan_name,
+                          opened_at=utcnow())
             session.add(cycle)
             session.flush()
         return cycle
@@ -323,15 +397,14 @@ class Ledger:
                 cycle.plan_name = plan_name
             if deadline is not None:
                 cycle.deadline = deadline
-            return CycleRecord(cycle.fiscal_year, cycle.plan_name, cycle.deadline, cycle.opened_at)
+            return _cycle_record(cycle)
 
         return self._retrying(work)
 
     def cycle(self, fiscal_year: int) -> CycleRecord | None:
         with self._read() as session:
             cycle = self._cycle(session, fiscal_year)
-            return None if cycle is None else CycleRecord(cycle.fiscal_year, cycle.plan_name, cycle.deadline,
-                                                          cycle.opened_at)
+            return None if cycle is None else _cycle_record(cycle)
 
     # ------------------------------------------------------------- submissions
 
@@ -387,7 +460,7 @@ class Ledger:
         """The record of these bytes in this cycle from this department (None: from no known department;
         ANY_DEPARTMENT: from anyone), if they were received before."""
         with self._read() as session:
-            query = select(Submission).join(Cycle).where(Cycle.fiscal_year == fiscal_year, Submission.sha256 == sha256)
+            query = select(Submission).join(Cycle).where(*self._of_year(session, fiscal_year), Submission.sha256 == sha256)
             if department is not ANY_DEPARTMENT:
                 query = query.where(_same_department(department))
             row = session.scalars(query.order_by(Submission.id)).first()
@@ -398,7 +471,7 @@ class Ledger:
     def submissions(self, fiscal_year: int, department: str | None = None) -> list[SubmissionRecord]:
         """Every file received for the cycle, oldest first (with its problems when rejected)."""
         with self._read() as session:
-            query = select(Submission).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            query = select(Submission).join(Cycle).where(*self._of_year(session, fiscal_year))
             if department is not None:
                 query = query.where(Submission.department == department)
             rows = list(session.scalars(query.order_by(Submission.id)))
@@ -437,7 +510,7 @@ class Ledger:
     def arrival(self, fiscal_year: int, channel: str, ref: str) -> ArrivalRecord | None:
         with self._read() as session:
             row = session.scalars(select(Arrival).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel, Arrival.ref == ref)).one_or_none()
+                *self._of_year(session, fiscal_year), Arrival.channel == channel, Arrival.ref == ref)).one_or_none()
             return None if row is None else _arrival_record(row)
 
     def inbox_arrival(self, fiscal_year: int, channel: str, sha256: str) -> ArrivalRecord | None:
@@ -446,7 +519,7 @@ class Ledger:
         same bytes delivered for two departments are told apart by order, since they cannot be by content."""
         with self._read() as session:
             rows = [_arrival_record(r) for r in session.scalars(select(Arrival).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel,
+                *self._of_year(session, fiscal_year), Arrival.channel == channel,
                 Arrival.ref.startswith(f"{sha256}:", autoescape=True)).order_by(Arrival.id))]
         pending = [r for r in rows if r.status != "taken"]
         if pending:
@@ -456,13 +529,13 @@ class Ledger:
     def mark_arrival_taken(self, fiscal_year: int, channel: str, ref: str, submission_id: int) -> None:
         with self._write() as session:
             row = session.scalars(select(Arrival).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, Arrival.channel == channel, Arrival.ref == ref)).one()
+                *self._of_year(session, fiscal_year), Arrival.channel == channel, Arrival.ref == ref)).one()
             if row.status != "taken":
                 row.status, row.submission_id, row.taken_at = "taken", submission_id, utcnow()
 
     def arrivals(self, fiscal_year: int, channel: str | None = None) -> list[ArrivalRecord]:
         with self._read() as session:
-            query = select(Arrival).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            query = select(Arrival).join(Cycle).where(*self._of_year(session, fiscal_year))
             if channel is not None:
                 query = query.where(Arrival.channel == channel)
             return [_arrival_record(r) for r in session.scalars(query.order_by(Arrival.id))]
@@ -479,7 +552,7 @@ class Ledger:
     def has_accepted(self, fiscal_year: int) -> bool:
         with self._read() as session:
             return session.scalar(select(func.count()).select_from(Submission).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, Submission.status == ACCEPTED)) > 0
+                *self._of_year(session, fiscal_year), Submission.status == ACCEPTED)) > 0
 
     def results_of(self, submission_id: int) -> list[MeasureResult]:
         with self._read() as session:
@@ -536,13 +609,13 @@ class Ledger:
 
     def _mark_sent(self, model, fiscal_year: int, message_ref: str | None, **keys) -> None:
         with self._write() as session:
-            row = session.scalars(select(model).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            row = session.scalars(select(model).join(Cycle).where(*self._of_year(session, fiscal_year))
                                   .filter_by(**keys)).one()
             row.status, row.sent_at, row.message_ref = "sent", utcnow(), message_ref
 
     def _release(self, model, fiscal_year: int, **keys) -> None:
         with self._write() as session:
-            row = session.scalars(select(model).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            row = session.scalars(select(model).join(Cycle).where(*self._of_year(session, fiscal_year))
                                   .filter_by(status="claimed", **keys)).one_or_none()
             if row is not None:
                 session.delete(row)
@@ -562,9 +635,19 @@ class Ledger:
 
     def requests(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:
-            rows = session.scalars(select(Request).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(Request).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(Request.id))
             return [_outbound_record(r, r.department, None) for r in rows]
+
+    def other_plans_requests(self) -> list[tuple[str, int, OutboundRecord]]:
+        """The requests every other plan in this ledger sent, as (plan id, fiscal year, request): where
+        several plans share a Slack conversation or the office's mailbox, a reply to one of these
+        belongs to that plan, and this plan's collection leaves it alone."""
+        with self._read() as session:
+            plan_id = self._scope(session)
+            rows = session.execute(select(Cycle.plan_id, Cycle.fiscal_year, Request).join(Cycle)
+                                   .where(Cycle.plan_id != plan_id).order_by(Request.id))
+            return [(pid, year, _outbound_record(r, r.department, None)) for pid, year, r in rows]
 
     def claim_reminder(self, fiscal_year: int, department: str, stage: str, recipient: str = "",
                        escalated: bool = False) -> bool:
@@ -581,7 +664,7 @@ class Ledger:
 
     def reminders(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:
-            rows = session.scalars(select(Reminder).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(Reminder).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(Reminder.id))
             return [_outbound_record(r, r.department, r.stage) for r in rows]
 
@@ -597,7 +680,7 @@ class Ledger:
 
     def notices(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:
-            rows = session.scalars(select(Notice).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(Notice).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(Notice.id))
             return [_outbound_record(r, None, f"{r.kind}:{r.key}") for r in rows]
 
@@ -622,10 +705,16 @@ class Ledger:
 
         return self._retrying(work)
 
+    def snapshot_rounds(self, fiscal_year: int) -> list[int]:
+        """The review rounds whose ratings were recorded, in order."""
+        with self._read() as session:
+            return list(session.scalars(select(RatingSnapshot.round).join(Cycle).where(
+                *self._of_year(session, fiscal_year)).distinct().order_by(RatingSnapshot.round)))
+
     def rating_snapshot(self, fiscal_year: int, round: int) -> list[dict]:
         with self._read() as session:
             rows = session.scalars(select(RatingSnapshot).join(Cycle).where(
-                Cycle.fiscal_year == fiscal_year, RatingSnapshot.round == round).order_by(RatingSnapshot.id))
+                *self._of_year(session, fiscal_year), RatingSnapshot.round == round).order_by(RatingSnapshot.id))
             return [{"measure": r.measure, "department": r.department, "rule_rating": r.rule_rating,
                      "self_rating": r.self_rating, "rating": r.rating,
                      "adjustment_justification": r.adjustment_justification, "adjusted_by": r.adjusted_by}
@@ -649,7 +738,7 @@ class Ledger:
 
     def review_decisions(self, fiscal_year: int) -> list[ReviewRecord]:
         with self._read() as session:
-            rows = session.scalars(select(ReviewDecision).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(ReviewDecision).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(ReviewDecision.round, ReviewDecision.id))
             return [ReviewRecord(r.round, r.decision, r.reviewer, r.comments, r.decided_at) for r in rows]
 
@@ -681,7 +770,7 @@ class Ledger:
 
     def review_codes(self, fiscal_year: int, round: int | None = None) -> list[ReviewCodeRecord]:
         with self._read() as session:
-            query = select(ReviewCode).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            query = select(ReviewCode).join(Cycle).where(*self._of_year(session, fiscal_year))
             if round is not None:
                 query = query.where(ReviewCode.round == round)
             return [ReviewCodeRecord(r.round, r.reviewer, r.contact, r.issued_at, r.expires_at, r.sent_at, r.used_at,
@@ -731,7 +820,7 @@ class Ledger:
 
     def review_attempts(self, fiscal_year: int) -> list[ReviewAttemptRecord]:
         with self._read() as session:
-            rows = session.scalars(select(ReviewAttempt).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(ReviewAttempt).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(ReviewAttempt.id))
             return [ReviewAttemptRecord(r.round, r.outcome, r.reviewer, r.decision, r.attempted_at) for r in rows]
 
@@ -751,7 +840,7 @@ class Ledger:
     def adjustments(self, fiscal_year: int) -> list[AdjustmentRecord]:
         """Every adjustment entered for the cycle, oldest first (the latest of a measure counts)."""
         with self._read() as session:
-            rows = session.scalars(select(RatingAdjustment).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(RatingAdjustment).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(RatingAdjustment.id))
             return [AdjustmentRecord(r.measure, r.rating, r.justification, r.adjusted_by, r.recorded_at) for r in rows]
 
@@ -772,7 +861,7 @@ class Ledger:
 
     def publications(self, fiscal_year: int) -> list[PublicationRecord]:
         with self._read() as session:
-            rows = session.scalars(select(Publication).join(Cycle).where(Cycle.fiscal_year == fiscal_year)
+            rows = session.scalars(select(Publication).join(Cycle).where(*self._of_year(session, fiscal_year))
                                    .order_by(Publication.version))
             return [PublicationRecord(r.version, r.target, dict(r.files), r.review_round, r.published_at)
                     for r in rows]

@@ -4,12 +4,14 @@ An entry point builds it once from the Settings (`Cycle.opened(settings, year)`)
 ledger and builds the notifier; use cases receive it and build nothing themselves. Tests build one
 directly with the ledger and notifier they want.
 
-    <var>/cycles/<year>/requests/        the request workbooks sent to departments
-    <var>/cycles/<year>/inbox/           files handed over outside Slack, each with its sender recorded
-    <var>/cycles/<year>/received/        files taken in (accepted or refused), moved out of the inbox
-    <var>/cycles/<year>/answers/         answers to refused files: letter and marked workbook
-    <var>/cycles/<year>/review/round-N/  the draft report each review round reads
-    <var>/cycles/<year>/final/           the final report before publication
+    <var>/cycles/<plan>/<year>/requests/        the request workbooks sent to departments
+    <var>/cycles/<plan>/<year>/inbox/           files handed over outside Slack, each with its sender recorded
+    <var>/cycles/<plan>/<year>/received/        files taken in (accepted or refused), moved out of the inbox
+    <var>/cycles/<plan>/<year>/answers/         answers to refused files: letter and marked workbook
+    <var>/cycles/<plan>/<year>/review/round-N/  the draft report each review round reads
+    <var>/cycles/<plan>/<year>/final/           the final report before publication
+
+<plan> is the plan's id (plan.yaml's plan.id), so several plans share one var folder and one ledger.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Cycle:
     def _assemble(cls, settings: Settings, fiscal_year: int, plan: Plan, ledger: Ledger,
                   notifier: Notifier | None) -> Cycle:
         config_dir = settings.config_dir
+        ledger.bind(plan.id, plan.name)  # this plan's cycles only, whoever opened the ledger
         return cls(settings, fiscal_year, plan, load_cycle_settings(config_dir), load_directory(config_dir), ledger,
                    notifier)
 

@@ -63,8 +63,9 @@ def ledger_url(request, tmp_path):
 
 
 @pytest.fixture
-def ledger(db_url):
-    with Ledger.open(db_url) as opened:
+def ledger(db_url, plan):
+    """The ledger of the bundled plan, as `tenken` commands open it for that plan."""
+    with Ledger.open(db_url, plan.id, plan.name) as opened:
         yield opened
 
 

@@ -473,7 +473,7 @@ def collect_and_remind(tmp_path: Path, sources: Sources, built: dict[str, Path],
     var = tmp_path / "var"
     opened = tenken(var, "open", "--year", str(YEAR))
     assert opened.returncode == 0, said(opened)
-    inbox = var / "cycles" / str(YEAR) / "inbox"
+    inbox = var / "cycles" / "kanagawa" / str(YEAR) / "inbox"
     genuine = {}
     from tenken.services import Cycle, collecting
     from tenken.settings import Settings
@@ -512,13 +512,13 @@ def test_collecting_the_corpus_with_the_34_genuine_workbooks_accepts_them_all_an
     output = done.stdout + done.stderr
     assert "Traceback" not in output and done.returncode in (0, 1), said(done)
     assert not has_control(done.stdout.replace("\n", ""))
-    inbox = var / "cycles" / str(YEAR) / "inbox"
+    inbox = var / "cycles" / "kanagawa" / str(YEAR) / "inbox"
     # Folders are searched (a folder named *.xlsx may be, too): what may stay is an emptied folder.
     left = sorted(str(p.relative_to(inbox)) for p in inbox.rglob("*") if p.is_symlink() or not p.is_dir())
     unreported = [name for name in left if Path(name).name not in done.stdout]
     assert not unreported, f"left in the inbox without a word: {unreported}"
     assert left == [], f"everything can be moved out of the inbox here: {left}"
-    received = os.listdir(var / "cycles" / str(YEAR) / "received")
+    received = os.listdir(var / "cycles" / "kanagawa" / str(YEAR) / "received")
     assert len(received) == len(collected.placed), "every entry moved to received/"
     assert all(safe_stored_name(name) for name in received), [n for n in received if not safe_stored_name(n)]
     lines = [line for line in done.stdout.splitlines() if line.startswith(("受付 ", "差戻し "))]
@@ -530,7 +530,7 @@ def test_collecting_the_corpus_with_the_34_genuine_workbooks_accepts_them_all_an
             assert record is not None and record.accepted, (department, record and record.problems[:2])
         records = ledger.submissions(YEAR)
     assert len(records) == collected.distinct, "every distinct file recorded once"
-    letters = "\n".join(p.read_text(encoding="utf-8") for p in (var / "cycles" / str(YEAR) / "answers").rglob("*.txt"))
+    letters = "\n".join(p.read_text(encoding="utf-8") for p in (var / "cycles" / "kanagawa" / str(YEAR) / "answers").rglob("*.txt"))
     answered = {int(n) for n in re.findall(rf"受付番号: {YEAR}-(\d+)", letters)}
     refused = [r for r in records if not r.accepted]
     assert {r.id for r in refused} <= answered, "every refused file has its letter"

@@ -57,7 +57,7 @@ def test_the_migrations_render_as_postgresql_sql_without_a_server():
 def test_opening_an_upgraded_ledger_again_changes_nothing(ledger_url):
     Ledger.open(ledger_url).close()
     with Ledger.open(ledger_url) as again, again.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == "0004"
 
 
 def test_versions_are_numbered_per_department_and_rejections_take_no_number(any_ledger):
@@ -183,7 +183,7 @@ def test_a_ledger_of_revision_0001_is_upgraded_on_open_with_its_rows_kept(ledger
 
     with Ledger.open(ledger_url) as upgraded:
         with upgraded.engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            assert MigrationContext.configure(connection).get_current_revision() == "0004"
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         [kept] = upgraded.submissions(YEAR)
         assert (kept.department, kept.version, kept.origin.user) == ("tourism", 1, None)
@@ -199,7 +199,7 @@ def test_a_ledger_of_revision_0002_keeps_its_review_decisions_and_takes_one_per_
 
     with Ledger.open(ledger_url) as upgraded:
         with upgraded.engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            assert MigrationContext.configure(connection).get_current_revision() == "0004"
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         assert [(d.round, d.decision, d.reviewer) for d in upgraded.review_decisions(YEAR)] == [
             (1, "request_changes", "審査 一郎")]
@@ -209,3 +209,66 @@ def test_a_ledger_of_revision_0002_keeps_its_review_decisions_and_takes_one_per_
         assert [d.reviewer for d in upgraded.review_decisions(YEAR) if d.round == 2] == ["審査 花子", "審査 一郎"]
         upgraded.record_adjustment(YEAR, "1-1-1", "○", "理由", "事務局")
         assert [a.rating for a in upgraded.adjustments(YEAR)] == ["○"]
+
+
+def test_a_populated_ledger_of_revision_0003_is_carried_over_to_plans_and_adopted_by_its_plan(ledger_url):
+    """0004 keys cycles by (plan, year): the rows of a 0003 ledger (one plan, as every ledger was) come
+    through, belong to the plan of the same name once it opens the ledger, and a second plan beside it
+    sees none of them and may use the same year."""
+    sha = "b" * 64
+    ledger_at(ledger_url, "0003", *[
+        ("UPDATE cycles SET plan_name = 'かながわICT・データ利活用推進計画' WHERE id = 1", {}),
+        ("INSERT INTO cycles (id, fiscal_year, plan_name, opened_at) VALUES (2, :y, 'かながわICT・データ利活用推進計画', "
+         "'2020-04-15 00:00:00')", {"y": YEAR - 1}),
+        ("INSERT INTO files (sha256, size, content, stored_at) VALUES (:s, 1, :c, '2021-05-20 00:00:00')",
+         {"s": sha, "c": b"x"}),
+        ("INSERT INTO submissions (id, cycle_id, sha256, department, status, version, received_at, file_name, "
+         "source, channel, sender, file_format) VALUES (1, 1, :s, 'tourism', 'accepted', 1, "
+         "'2021-05-20 00:00:00', 'f.xlsx', '/inbox/f.xlsx', 'inbox', NULL, 'xlsx')", {"s": sha}),
+        ("INSERT INTO submitted_results (submission_id, measure, actual, self_rating, reason, cause, highlight) "
+         "VALUES (1, 'I-1-ア-1', '[\"3件\"]', '○', '理由', NULL, '[]')", {}),
+        ("INSERT INTO requests (cycle_id, department, file_sha256, status, recipient, claimed_at, sent_at, "
+         "message_ref) VALUES (1, 'tourism', NULL, 'sent', '#tenken-tourism', '2021-04-15 00:00:00', "
+         "'2021-04-15 00:00:01', 'C1/1.0')", {}),
+        ("INSERT INTO review_decisions (cycle_id, round, decision, reviewer, comments, decided_at) "
+         "VALUES (1, 1, 'approve', '審査 一郎', '', '2021-07-01 00:00:00')", {}),
+        ("INSERT INTO publications (cycle_id, version, target, files, review_round, published_at) "
+         "VALUES (1, 1, '/site/2020', '{}', 1, '2021-07-02 00:00:00')", {}),
+    ])
+
+    with Ledger.open(ledger_url) as unbound:  # before any plan opens it: the one plan it holds, as before
+        with unbound.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0004"
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert unbound.plans() == {"": [YEAR - 1, YEAR]}
+        assert [s.department for s in unbound.submissions(YEAR)] == ["tourism"]
+
+    with Ledger.open(ledger_url, "minato", "みなと市デジタル推進計画") as other:  # another plan: nothing of Kanagawa's
+        assert other.cycle(YEAR) is None and other.submissions(YEAR) == [] and other.requests(YEAR) == []
+        other.open_cycle(YEAR, "みなと市デジタル推進計画")  # the same year is a cycle of its own
+    with Ledger.open(ledger_url, "kanagawa", "かながわICT・データ利活用推進計画") as kanagawa:
+        assert kanagawa.plans() == {"kanagawa": [YEAR - 1, YEAR], "minato": [YEAR]}
+        [kept] = kanagawa.submissions(YEAR)
+        assert (kept.department, kept.version) == ("tourism", 1)
+        assert [r.measure for r in kanagawa.latest_results(YEAR)] == ["I-1-ア-1"]
+        assert [r.message_ref for r in kanagawa.requests(YEAR)] == ["C1/1.0"]
+        assert [d.reviewer for d in kanagawa.review_decisions(YEAR)] == ["審査 一郎"]
+        assert [p.review_round for p in kanagawa.publications(YEAR)] == [1]
+        assert [c.fiscal_year for c in kanagawa.cycles()] == [YEAR - 1, YEAR]
+        assert [(plan, year) for plan, year, _ in kanagawa.other_plans_requests()] == []
+    with Ledger.open(ledger_url) as unbound:  # two plans now: an unbound ledger refuses to guess
+        from tenken.ledger.repository import LedgerError
+
+        with pytest.raises(LedgerError, match="複数の計画"):
+            unbound.submissions(YEAR)
+    with Ledger.open(ledger_url, "minato", "みなと市デジタル推進計画") as other:
+        assert other.cycle(YEAR).plan_id == "minato" and other.submissions(YEAR) == []
+
+
+def test_a_ledger_bound_to_one_plan_is_never_used_for_another(any_ledger):
+    from tenken.ledger.repository import LedgerError
+
+    any_ledger.bind("kanagawa", "計画")
+    any_ledger.bind("kanagawa", "計画")  # again, the same plan: fine
+    with pytest.raises(LedgerError, match="minato"):
+        any_ledger.bind("minato", "別の計画")

@@ -51,7 +51,7 @@ def unreachable_prefect(monkeypatch):
 @pytest.fixture
 def book(db_url, plan, no_prefect):
     """The ledger `tenken status` reads (TENKEN_DATABASE_URL), and the departments asked this year."""
-    with Ledger.open(db_url) as ledger:
+    with Ledger.open(db_url, plan.id, plan.name) as ledger:  # as `tenken status` opens it for the bundled plan
         yield ledger, departments_on_form(plan, YEAR)
 
 

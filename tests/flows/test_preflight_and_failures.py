@@ -84,7 +84,7 @@ def test_opening_a_year_without_targets_fails_tells_the_office_once_and_sends_an
         "#tenken-office",)]
     assert departments == [], "no department was sent anything"
     var = Path(__import__("os").environ["TENKEN_VAR_DIR"])
-    assert not (var / "cycles" / "2021" / "requests").exists() or not any((var / "cycles" / "2021" / "requests").iterdir())
+    assert not (var / "cycles" / "kanagawa" / "2021" / "requests").exists() or not any((var / "cycles" / "kanagawa" / "2021" / "requests").iterdir())
     with Ledger.open(f"sqlite:///{var / 'tenken.db'}") as ledger:
         assert ledger.requests(2021) == []
 
