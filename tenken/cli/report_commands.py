@@ -25,11 +25,14 @@ def report(
     """Write the report PDF and HTML page, and the annex as CSV and JSON with a column dictionary."""
     from tenken.core.aggregate import summarize
     from tenken.report import write_report
+    from tenken.services.history import history_for, previous_rates
     from tenken.services.results import assess_cycle
 
     resolved = settings(config, db, var)
     with existing_ledger(resolved) as ledger:
         assessment = assess_cycle(year, resolved.config_dir, ledger)
-    paths = write_report(assessment, summarize(assessment), out, draft=draft)
+        history = history_for(assessment.plan, year, ledger)
+    summary = summarize(assessment, previous_rates(assessment.plan, year, history))
+    paths = write_report(assessment, summary, out, draft=draft, history=history)
     for path in paths.values():
         write_stdout(str(path))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from tenken.core.aggregate import Summary
 from tenken.core.assessment import Assessment
+from tenken.core.history import History
 from tenken.report.context import build_context
 from tenken.report.opendata import annex_csv, annex_json, column_dictionary
 from tenken.report.render import render_html, render_pdf
@@ -17,8 +19,14 @@ def report_name(fiscal_year: int, draft: bool, suffix: str = ".pdf") -> str:
 
 
 def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft: bool,
-                 pdf_annex_limit: int | None = None) -> dict[str, Path]:
+                 pdf_annex_limit: int | None = None, *, history: History | None = None,
+                 report_date: date | None = None) -> dict[str, Path]:
     """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary.
+
+    `history` (the plan's years on record) adds the trend across the plan period when two or more
+    years have a total rate, and gives the previous year's rates compared with. `report_date` is the
+    report's date when the results' `report.published` is not given: the publication date of a final
+    copy, the compile date of a draft (without either, today). See `build_context`.
 
     With `pdf_annex_limit`, a plan with more measures than that gets a PDF whose annex is a pointer
     to the HTML page and the CSV (which always hold every measure): WeasyPrint lays out about 100
@@ -26,7 +34,7 @@ def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = build_context(assessment, summary, draft=draft)
+    context = build_context(assessment, summary, draft=draft, history=history, report_date=report_date)
     html = render_html(context)
     year = assessment.fiscal_year
     paths = {

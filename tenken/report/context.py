@@ -2,21 +2,27 @@
 
 Pure: no files, no rendering. Every number the report prints is formatted here, so the
 templates only place text; every label and number of the plan's levels comes from the plan.
+
+The report says only what its data supports: the previous cycle is compared, captioned and drawn
+only where there is a previous rate; the date is the results' or the one the caller gives; the
+trend across the plan period appears only with two or more years on record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from tenken.core.aggregate import Summary, SummaryRow
 from tenken.core.assessment import Assessment
-from tenken.core.plan import Node, Plan, Rating
+from tenken.core.history import CURRENT, History, YearRates
+from tenken.core.plan import Node, Part, Plan, Rating
 from tenken.core.results import MeasureResult
 from tenken.core.wareki import wareki_month, wareki_year
-from tenken.report.chart import chart_svg, chart_title
+from tenken.report.chart import chart_svg, chart_title, has_previous, trend, trend_svg, trend_title
 
 # The overview subsection after which the plan's structure table is printed (the seed's (2) 計画の構成).
 STRUCTURE_HEADING_HINT = "構成"
@@ -24,6 +30,10 @@ GENERATOR = "tenken"
 # 番号 施策名 所属 成果指標 目標 実績 評価 理由. The seed's empty 柱/中柱/分野 columns are left out:
 # the grouping rows carry the hierarchy, and every column costs table layout time.
 ANNEX_COLUMNS = 8
+# Printed after the target of an indicator part where a smaller actual is better.
+LOWER_IS_BETTER = "（少ないほど良い）"
+TREND_HEADING = "計画期間の達成率の推移"
+JST = timezone(timedelta(hours=9))
 
 
 def pct(value: float | None) -> str:
@@ -39,12 +49,13 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def published_date(published: str | None, fiscal_year: int) -> date:
-    """The report's date: 'YYYY-MM' from the results, else July after the fiscal year closes."""
+def report_date_of(published: str | None, given: date | None = None) -> date:
+    """The report's date: the results' `report.published` ('YYYY-MM') when they give one, else the date
+    the caller gives (the publication date, or the compile date of a draft), else today in Japan."""
     if published:
         year, month = (int(part) for part in published.split("-")[:2])
         return date(year, month, 1)
-    return date(fiscal_year + 1, 7, 1)
+    return given if given is not None else datetime.now(JST).date()
 
 
 def pillar_name(plan: Plan, node: Node) -> str:
@@ -201,6 +212,11 @@ def _display_parts(values: list[str]) -> list[str]:
     return [f"({i}){v}" for i, v in enumerate(values, 1)]
 
 
+def target_text(part: Part) -> str:
+    """A part's target as the annex prints it: a lower-is-better target says so."""
+    return f"{part.target}{LOWER_IS_BETTER}" if part.direction == "lower" else part.target
+
+
 def _measure_row(plan: Plan, fiscal_year: int, row, result: MeasureResult | None) -> dict:
     measure = plan.measures_by_key[row.key]
     status = row.status
@@ -225,7 +241,7 @@ def _measure_row(plan: Plan, fiscal_year: int, row, result: MeasureResult | None
         "indicator": indicator,
         "status": status,
         "finished": finished,
-        "target": (_display_parts([p.target for p in parts]) if status in ("rated", "missing")
+        "target": (_display_parts([target_text(p) for p in parts]) if status in ("rated", "missing")
                    else [Rating.NO_INDICATOR.value]),
         "actual": (_display_parts(list(result.actual)) if status == "rated" and result
                    else ["未提出"] if status == "missing" else [Rating.NO_INDICATOR.value]),
@@ -279,11 +295,54 @@ def annex_context(assessment: Assessment) -> dict:
     }
 
 
-def build_context(assessment: Assessment, summary: Summary, draft: bool) -> dict:
-    """Everything the report templates print, formatted."""
+def with_previous(summary: Summary, previous: YearRates) -> Summary:
+    """The summary with the previous rates of `previous` (total and each pillar; None where it has none)."""
+    return dataclasses.replace(summary, previous_rate=previous.total, pillars=tuple(
+        dataclasses.replace(pillar, previous_rate=previous.levels.get(pillar.key)) for pillar in summary.pillars))
+
+
+def current_rates(summary: Summary) -> YearRates:
+    """The reported year's total and pillar rates, as the report's own tables print them."""
+    return YearRates(fiscal_year=summary.fiscal_year, total=summary.rate, source=CURRENT,
+                     levels={p.key: p.rate for p in summary.pillars if p.rate is not None})
+
+
+def trend_context(plan: Plan, summary: Summary, history: History | None) -> dict | None:
+    """The trend of the total and pillar rates across the years on record (section 2(1)), or None when
+    fewer than two years have a total rate. The reported year's figures are the summary's."""
+    if history is None:
+        return None
+    history = history.with_current(current_rates(summary))
+    if not history.has_trend:
+        return None
+    data = trend(plan, history)
+    first, last = wareki_year(data.years[0]), wareki_year(data.years[-1])
+    return {
+        "heading": TREND_HEADING,
+        "lead": f"{first}から{last}までの成果指標の達成率の推移は、次のとおりです。",
+        "caption": f"成果指標の達成率の推移（{first}～{last}）",
+        "corner": "区分",
+        "years": [wareki_year(y) for y in data.years],
+        "rows": [{"label": s.label, "total": s.total, "cells": [pct(r) for r in s.rates]} for s in data.series],
+        "chart": trend_svg(plan, data),
+        "chart_caption": trend_title(plan, data.years),
+    }
+
+
+def build_context(assessment: Assessment, summary: Summary, draft: bool, *, history: History | None = None,
+                  report_date: date | None = None) -> dict:
+    """Everything the report templates print, formatted.
+
+    `history`: the plan's years on record; with two or more years having a total rate, section 2(1)
+    shows their trend, and the previous year's rates it holds are the ones compared with (else the
+    summary's). `report_date`: the report's date when the results give none (the publication or
+    compile date); without either, today.
+    """
     plan, results = assessment.plan, assessment.results
     year = wareki_year(assessment.fiscal_year)
-    published = published_date(results.report.published, assessment.fiscal_year)
+    if history is not None and (previous := history.previous(assessment.fiscal_year)) is not None:
+        summary = with_previous(summary, previous)
+    published = report_date_of(results.report.published, report_date)
     report_title = f"{year}点検報告書"
     highlights = {r.measure: r.highlight for r in results.results if r.highlight}
     annex = annex_context(assessment)
@@ -333,8 +392,9 @@ def build_context(assessment: Assessment, summary: Summary, draft: bool) -> dict
             "headers": [level.label for level in plan.levels[:2]],
             "count_header": f"{plan.measure_label}数",
             "chart": chart_svg(plan, summary),
-            "chart_caption": chart_title(plan, summary.fiscal_year),
+            "chart_caption": chart_title(plan, summary.fiscal_year, has_previous(summary)),
             "note": f"※ 内訳は別紙「{annex['title']}」のとおり",
+            "trend": trend_context(plan, summary, history),
         },
         "initiatives": initiatives,
         "future": list(results.report.future),

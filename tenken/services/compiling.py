@@ -9,6 +9,7 @@ from tenken.core.assessment import Assessment
 from tenken.core.discrepancies import discrepancies
 from tenken.csvsafe import to_csv
 from tenken.services.cycle import Cycle
+from tenken.services.history import history_for, previous_rates
 from tenken.services.reminding import missing_departments
 from tenken.services.results import assess_cycle, office_results
 
@@ -37,10 +38,11 @@ def compile_draft(cycle: Cycle, round: int) -> Compiled:
 
     plan, year = cycle.plan, cycle.fiscal_year
     assessment = current_assessment(cycle, allow_missing=True)
-    summary = summarize(assessment)
+    history = history_for(plan, year, cycle.ledger)
+    summary = summarize(assessment, previous_rates(plan, year, history))
     folder = cycle.folder(f"review/round-{round}")
     files = write_report(assessment, summary, folder, draft=True,
-                         pdf_annex_limit=cycle.config.review.pdf_annex_limit)
+                         pdf_annex_limit=cycle.config.review.pdf_annex_limit, history=history)
     cycle.ledger.record_ratings(assessment, round)
     missing = [plan.department(d).name for d in missing_departments(cycle)]
     found = discrepancies(assessment, office_results(year - 1, cycle.settings.config_dir))
