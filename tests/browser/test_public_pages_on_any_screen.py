@@ -1,6 +1,7 @@
 """The published pages on a phone and a desktop (JIS X 8341-3:2016 AA, i.e. WCAG 2.0 AA; checked against
-WCAG 2.1 A/AA by axe-core): the FY2020 report's HTML page and the site index, published into a temporary
-folder and served over HTTP; no Prefect stack.
+WCAG 2.1 A/AA by axe-core): the FY2020 report's HTML page, the site index (two plans and a year published
+before plans had folders) and Kanagawa's own index, published into a temporary folder and served over
+HTTP; no Prefect stack.
 
 The page never scrolls sideways from 320 px up; the annex keeps every measure in a table that scrolls in
 its own keyboard-focusable box, its name column fixed at the left; printing the page gives no scroll
@@ -22,7 +23,9 @@ pytestmark = [pytest.mark.browser]
 
 PHONE, DESKTOP = 390, 1280
 WCAG_TAGS = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
-REPORT, INDEX = "2020/report-2020.html", "index.html"
+REPORT, INDEX, PLAN_INDEX = "kanagawa/2020/report-2020.html", "index.html", "kanagawa/index.html"
+SHOT_NAMES = {REPORT: "report-2020", INDEX: "index", PLAN_INDEX: "plan-index"}
+KANAGAWA = {"plan_id": "kanagawa", "plan_name": "かながわICT・データ利活用推進計画", "organisation": "神奈川県"}
 HEADLINE = "達成率 69.8%（63施策中44施策が目標を達成）"
 
 
@@ -33,9 +36,14 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """FY2020 published as the office would (figures from the summary), beside an older year whose
-    meta.json predates the figures; served on a free port. Yields (base URL, the FY2020 measure names)."""
+    """Kanagawa's FY2020 published as the office would (figures from the summary), beside its FY2019
+    published before plans had folders (<site>/2019/, a meta.json without figures or plan id) and a second
+    plan's year; served on a free port. Yields (base URL, the FY2020 measure names)."""
+    import json
+    import shutil
+
     from tenken.core.aggregate import summarize
+    from tenken.files import sha256_file
     from tenken.report import write_report
     from tenken.services import assess_cycle
     from tenken.website import Headline, publish
@@ -44,10 +52,18 @@ def site(tmp_path_factory):
     summary = summarize(assessment)
     files = write_report(assessment, summary, tmp_path_factory.mktemp("final"), draft=False)
     root = tmp_path_factory.mktemp("site")
-    common = {"plan_name": "かながわICT・データ利活用推進計画", "organisation": "神奈川県", "target": str(root),
-              "published_on": datetime(2021, 7, 30).astimezone()}
-    publish(files, fiscal_year=2019, **common)  # an older publication: no headline in its meta.json
-    publish(files, fiscal_year=2020, **common,
+    legacy = root / "2019"  # an older publication: no plan folder, no headline in its meta.json
+    legacy.mkdir()
+    shutil.copy(files["pdf"], legacy / "report-2019.pdf")
+    (legacy / "meta.json").write_text(json.dumps({
+        "fiscal_year": 2019, "title": f"{KANAGAWA['plan_name']} 令和元年度点検報告書", "organisation": "神奈川県",
+        "published": "2020-07-30T00:00:00+09:00",
+        "files": [{"kind": "pdf", "name": "report-2019.pdf", "sha256": sha256_file(files["pdf"])}]},
+        ensure_ascii=False), encoding="utf-8")
+    publish(files, fiscal_year=2024, plan_id="minato", plan_name="みなと市デジタル推進計画（架空）",
+            organisation="みなと市（架空）", target=str(root), published_on=datetime(2025, 7, 30).astimezone(),
+            headline=Headline(rate=62.5, rated=8, met=5, measure_label="事業"))
+    publish(files, fiscal_year=2020, **KANAGAWA, target=str(root), published_on=datetime(2021, 7, 30).astimezone(),
             headline=Headline(rate=summary.rate, rated=summary.rated, met=summary.met, measure_label="施策"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -69,13 +85,13 @@ def page_width(page) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("width", [320, PHONE, DESKTOP])
-@pytest.mark.parametrize("path", [REPORT, INDEX])
+@pytest.mark.parametrize("path", [REPORT, INDEX, PLAN_INDEX])
 def test_the_page_never_scrolls_sideways(site, page, path, width):
     base, _ = site
     open_at(page, f"{base}/{path}", width)
     scroll_width, inner_width = page_width(page)
     height = page.evaluate("document.documentElement.scrollHeight")
-    shot = screenshot(page, f"public-{path.rsplit('/', 1)[-1].split('.')[0]}-{width}")
+    shot = screenshot(page, f"public-{SHOT_NAMES[path]}-{width}")
     print(f"{path} at {width}px: {scroll_width}x{height} ({shot.name})")
     assert scroll_width <= inner_width, f"{path} is {scroll_width}px wide on a {inner_width}px screen"
     if path == REPORT:
@@ -116,7 +132,7 @@ def test_the_annex_holds_every_measure_in_a_box_that_scrolls_by_keyboard(site, p
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
-@pytest.mark.parametrize("path", [REPORT, INDEX])
+@pytest.mark.parametrize("path", [REPORT, INDEX, PLAN_INDEX])
 def test_axe_finds_no_wcag_a_or_aa_violation(site, page, path, width):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -141,11 +157,23 @@ def test_printing_the_report_page_gives_no_scroll_box_and_nothing_wider_than_the
     assert page_width(page)[0] <= 794
 
 
-def test_the_index_shows_each_years_headline_figures_beside_its_links(site, page):
+def test_the_index_shows_each_plans_years_with_their_headline_figures_beside_their_links(site, page):
     base, _ = site
     open_at(page, f"{base}/{INDEX}", PHONE)
-    newest, older = page.locator("section.year").all()
+    kanagawa, minato = page.locator("section.plan").all()
+    assert kanagawa.locator("h2").text_content() == KANAGAWA["plan_name"]
+    assert kanagawa.locator("a", has_text="年度別一覧").get_attribute("href") == "kanagawa/"
+    newest, older = kanagawa.locator("section.year").all()
     assert HEADLINE in newest.locator(".figures").text_content()
     assert newest.locator("a", has_text="報告書（HTML）").get_attribute("href") == REPORT
-    assert older.locator(".figures").count() == 0 and "令和元年度" in older.locator("h2").text_content()
-    assert older.locator("a", has_text="報告書（PDF）").count() == 1
+    assert older.locator(".figures").count() == 0 and "令和元年度" in older.locator("h3").text_content()
+    assert older.locator("a", has_text="報告書（PDF）").get_attribute("href") == "2019/report-2019.pdf"
+    assert "みなと市（架空）" in minato.text_content()
+    assert "達成率 62.5%（8事業中5事業が目標を達成）" in minato.locator(".figures").text_content()
+
+    open_at(page, f"{base}/{PLAN_INDEX}", PHONE)
+    newest, older = page.locator("section.year").all()
+    assert HEADLINE in newest.locator(".figures").text_content()
+    assert newest.locator("a", has_text="報告書（HTML）").get_attribute("href") == f"../{REPORT}"
+    assert older.locator("a", has_text="報告書（PDF）").get_attribute("href") == "../2019/report-2019.pdf"
+    assert "みなと市" not in page.locator("main").text_content()

@@ -119,7 +119,7 @@ def test_a_wrong_code_brings_the_form_back_with_the_reason_and_records_nothing(s
     assert page.request.get(href).headers["content-type"] == "application/pdf"
     page.keyboard.press("Escape")
     assert decisions(stack) == []
-    assert not (stack.tmp / "site" / "2020").exists(), "nothing published"
+    assert not (stack.tmp / "site" / "kanagawa" / "2020").exists(), "nothing published"
 
 
 def test_a_reviewer_signs_in_opens_the_draft_and_approves_with_the_code_from_their_dm(stack, first_review, page):
@@ -141,7 +141,7 @@ def test_a_reviewer_signs_in_opens_the_draft_and_approves_with_the_code_from_the
     assert decisions(stack)[-1] == (1, "approve", LEAD, "内容を確認しました。")
     page.reload()
     page.get_by_text("Completed").first.wait_for(timeout=30_000)
-    assert (stack.tmp / "site" / "2020" / "report-2020.pdf").is_file()
+    assert (stack.tmp / "site" / "kanagawa" / "2020" / "report-2020.pdf").is_file()
     with Ledger.open(stack.ledger_url) as ledger:
         assert [p.review_round for p in ledger.publications(2020)] == [1]
 

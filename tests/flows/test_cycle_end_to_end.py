@@ -132,18 +132,19 @@ def test_reviewers_are_notified_and_a_request_for_changes_opens_another_round(cy
 
 
 def test_reviewers_get_every_discrepancy_as_a_csv_beside_the_draft(cycle):
-    csv = (cycle["tmp"] / "var" / "cycles" / "2020" / "review" / "round-1" / "discrepancies-2020.csv")
+    csv = (cycle["tmp"] / "var" / "cycles" / "kanagawa" / "2020" / "review" / "round-1" / "discrepancies-2020.csv")
     text = csv.read_text(encoding="utf-8-sig")
     assert "モバイルPCの導入" in text and "学習用コンピュータの整備" in text and "adjusted" in text
 
 
 def test_the_publication_is_announced_and_the_files_verify(cycle):
     announce = texts(cycle["slack"], "#tenken-announce")
-    assert len(announce) == 1 and "report-2020.pdf" in announce[0]
-    year_dir = cycle["tmp"] / "site" / "2020"
+    assert len(announce) == 1 and "8000/kanagawa/2020/report-2020.pdf|" in announce[0]
+    assert "<http://127.0.0.1:8000/kanagawa/|" in announce[0], "the plan's index of years"
+    year_dir = cycle["tmp"] / "site" / "kanagawa" / "2020"
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=year_dir, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "report-2020.pdf: OK" in check.stdout
     text = subprocess.run(["pdftotext", str(year_dir / "report-2020.pdf"), "-"], capture_output=True, text=True).stdout
     assert "69.8%" in text and "案" not in text.split("目")[0]
-    assert (cycle["tmp"] / "site" / "index.html").exists()
+    assert (cycle["tmp"] / "site" / "index.html").exists() and (cycle["tmp"] / "site" / "kanagawa" / "index.html").exists()

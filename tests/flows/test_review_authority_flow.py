@@ -85,12 +85,12 @@ def test_with_approvals_all_the_first_approval_keeps_the_run_paused_and_the_seco
 
     again = wait_for_paused_review(timeout=60, pause_key="review-2020-round-1-2")
     assert "承認: 1/2 名（承認済み: 審査 花子／未回答: 審査 一郎）" in form_of(again)
-    assert not (tmp_path / "site" / "2020").exists(), "one approval of two publishes nothing"
+    assert not (tmp_path / "site" / "kanagawa" / "2020").exists(), "one approval of two publishes nothing"
     answer_review(again.id, "approve", code(slack, "@ichiro"), "")
     thread.join(timeout=120)
 
     assert outcome["result"]["status"] == "approved" and outcome["result"]["published"]
-    assert (tmp_path / "site" / "2020" / "report-2020.pdf").is_file()
+    assert (tmp_path / "site" / "kanagawa" / "2020" / "report-2020.pdf").is_file()
     from prefect.input.actions import read_flow_run_input
 
     for key in ("review-2020-round-1", "review-2020-round-1-2"):  # the typed codes are not kept by Prefect
@@ -116,7 +116,7 @@ def test_wrong_codes_record_nothing_come_back_with_the_reason_and_five_lock_the_
     thread.join(timeout=120)
 
     assert outcome["result"]["status"] == "locked" and outcome["result"]["published"] is None
-    assert not (tmp_path / "site" / "2020").exists()
+    assert not (tmp_path / "site" / "kanagawa" / "2020").exists()
     office = [m.text for m in slack.messages_to("#tenken-office")]
     assert len(office) == 1 and "ロック" in office[0]
     with ledger(tmp_path) as book:
@@ -136,7 +136,7 @@ def test_a_round_that_runs_out_tells_the_office_who_has_not_answered(review, tmp
     office = [m.text for m in slack.messages_to("#tenken-office")]
     assert len(office) == 1, office
     assert "期限" in office[0] and "審査 花子" in office[0] and "公表されていません" in office[0]
-    assert not (tmp_path / "site" / "2020").exists()
+    assert not (tmp_path / "site" / "kanagawa" / "2020").exists()
 
 
 def test_the_daily_reminders_reach_only_who_has_not_answered_with_the_paused_runs_address(review, tmp_path):

@@ -18,9 +18,10 @@ def test_published_files_have_verifiable_checksums_beside_them(tmp_path):
     site = tmp_path / "site"
     result = publish(sample_files(tmp_path), fiscal_year=2020, plan_name="計画", organisation="神奈川県",
                      target=str(site))
-    assert (site / "2020" / "report.pdf").read_bytes() == b"%PDF-1.7 fake"
+    assert (site / "plan" / "2020" / "report.pdf").read_bytes() == b"%PDF-1.7 fake"
+    assert result.target == str(site / "plan" / "2020") and result.path == "plan/2020"
     assert result.checksums["report.pdf"] == hashlib.sha256(b"%PDF-1.7 fake").hexdigest()
-    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=site / "2020", capture_output=True, text=True)
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=site / "plan" / "2020", capture_output=True, text=True)
     assert check.returncode == 0 and "report.pdf: OK" in check.stdout
 
 
@@ -30,7 +31,10 @@ def test_the_index_lists_every_published_year_newest_first(tmp_path):
         publish(sample_files(tmp_path), fiscal_year=year, plan_name="計画", organisation="神奈川県", target=str(site))
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.index("令和2年度点検報告書") < index.index("令和元年度点検報告書")
-    assert 'href="2020/report.pdf"' in index and 'lang="ja"' in index
+    assert 'href="plan/2020/report.pdf"' in index and 'lang="ja"' in index
+    own = (site / "plan" / "index.html").read_text(encoding="utf-8")
+    assert own.index("令和2年度点検報告書") < own.index("令和元年度点検報告書")
+    assert 'href="../plan/2020/report.pdf"' in own and 'href="../"' in own
 
 
 def test_any_fsspec_url_is_a_publication_target(tmp_path):
@@ -39,8 +43,9 @@ def test_any_fsspec_url_is_a_publication_target(tmp_path):
     import fsspec
 
     fs = fsspec.filesystem("memory")
-    assert fs.cat_file("/tenken-site/2020/annex.csv").startswith("\ufeff番号".encode())
-    assert result.index.endswith("index.html")
+    assert fs.cat_file("/tenken-site/plan/2020/annex.csv").startswith("\ufeff番号".encode())
+    assert result.index.endswith("/tenken-site/index.html")
+    assert result.plan_index.endswith("/tenken-site/plan/index.html")
 
 
 def test_html_in_names_is_escaped_on_the_index(tmp_path):
@@ -49,3 +54,5 @@ def test_html_in_names_is_escaped_on_the_index(tmp_path):
             target=str(site))
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "<script>x" not in index and "&lt;script&gt;" in index
+    own = (site / "plan" / "index.html").read_text(encoding="utf-8")
+    assert "<script>x" not in own and "&lt;script&gt;" in own

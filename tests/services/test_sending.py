@@ -166,7 +166,7 @@ def test_publishing_resolves_a_relative_target_under_the_var_folder_and_announce
     published = publishing.publish_final(cycle, unreviewed=True)
     publishing.publish_final(cycle, unreviewed=True)
 
-    assert published.target == str(cycle.settings.var_dir / "site" / str(YEAR))
+    assert published.target == str(cycle.settings.var_dir / "site" / cycle.plan.id / str(YEAR))
     assert (cycle.settings.var_dir / "site" / "index.html").is_file()
     assert keys(slack, "/published") == Counter([f"{YEAR}/published"])
     assert len(cycle.ledger.publications(YEAR)) == 2
