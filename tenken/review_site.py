@@ -1,35 +1,41 @@
 """The review site: reviewers open a round's draft report over HTTP through signed links that expire.
 
-Each review round renders its draft into `<var>/cycles/<year>/review/round-<n>/` (the PDF, the HTML
-page, the annex CSV/JSON and its column dictionary, the discrepancies CSV; see
-tenken.services.compiling). Reviewers sit at their desks and cannot open a server path, so the
-message that asks for their review carries a link to this small site instead. It is *not* the
-public site: nothing here is listed, indexed or cached, and every file needs a signed link.
+Each review round renders its draft into `<var>/cycles/<plan id>/<year>/review/round-<n>/` (the PDF,
+the HTML page, the annex CSV/JSON and its column dictionary, the discrepancies CSV; see
+tenken.services.compiling). One site serves every plan of the var folder: an office that runs
+several plans on one server runs one review site, and each link names its plan. Reviewers sit at
+their desks and cannot open a server path, so the message that asks for their review carries a link
+to this small site instead. It is *not* the public site: nothing here is listed, indexed or cached,
+and every file needs a signed link.
 
 Why signed links. Reviewers have no accounts on this server, and a draft must not be readable
 by whoever guesses its address. A link carries an expiry time and an HMAC-SHA256 (tenken.identity
-`Signer.digest`, purpose "review-link", under the office's submission key and the plan's name)
-over the round folder and that expiry. Only the server holds the key, so nobody can make a link,
-lengthen one, or turn a link of round 1 into one of round 2 or of another plan. Links expire with
-the round: the office signs them with the round's end as expiry, and after it the site answers
-with a page that says so and whom to ask.
+`Signer.digest`, purpose "review-link", under the office's submission key, scoped to the review
+site) over the round folder (plan id, year, round) and that expiry. Only the server holds the key,
+so nobody can make a link, lengthen one, or turn a link of round 1 into one of round 2, of another
+year, or of another plan (a link of plan A with plan B's id in its path does not check out). Links
+expire with the round: the office signs them with the round's end as expiry, and after it the site
+answers with a page that says so and whom to ask.
 
 Why the signature sits in the path, not the query string. The signature covers the round folder,
 not one file, and the link's prefix carries it:
 
-    {base_url}/r/{expires}/{sig}/fy{year}/round-{n}/{file_name}
+    {base_url}/r/{expires}/{sig}/{plan_id}/fy{year}/round-{n}/{file_name}
 
 so a relative link inside a draft HTML page (`annex-2020.csv`, an image next to it) resolves to
-`/r/{expires}/{sig}/fy{year}/round-{n}/annex-2020.csv`, which is signed as well. A query string
+`/r/{expires}/{sig}/{plan_id}/fy{year}/round-{n}/annex-2020.csv`, which is signed as well. A query string
 would be dropped by every relative link.
 
 What is refused.
   * Anything but GET and HEAD: 405.
-  * Any path that is not exactly `/r/<digits>/<64 hex>/fy<year>/round-<n>/<plain file name>`
-    (`..`, encoded slashes or backslashes, NUL, dotfiles, sub-folders, absolute paths, odd
-    characters): 404, without touching the file system.
+  * Any path that is not exactly
+    `/r/<digits>/<64 hex>/<plan id>/fy<year>/round-<n>/<plain file name>` (`..`, encoded slashes
+    or backslashes, NUL, dotfiles, sub-folders, absolute paths, a plan id not of plan.yaml's
+    `plan.id` shape, odd characters): 404, without touching the file system.
   * A path of the right folder shape with a missing, malformed, tampered or expired signature,
-    or one made for another round, plan or key: 403 with a short Japanese page saying why.
+    or one made for another round, year, plan or key: 403 with a short Japanese page saying why.
+    So is a link of the shape used before plan ids (`/r/<expires>/<sig>/fy<year>/round-<n>/…`,
+    or that folder path alone): the person is told to ask for a new link.
   * A valid link to a file that is not there, or that (through a symlink) lies outside the
     round's folder, or is not a regular file: 404.
 
@@ -72,11 +78,18 @@ JST = timezone(timedelta(hours=9), "JST")
 
 FILE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}"
 _FILE_NAME = re.compile(FILE_NAME)
-_SIGNED = re.compile(r"^/r/(\d{1,12})/([0-9a-f]{64})/fy(\d{4})/round-(\d{1,4})/(" + FILE_NAME + r")$")
+PLAN_ID = r"[a-z0-9][a-z0-9_-]{0,62}"  # plan.yaml's plan.id (tenken.core.plan.Plan.id)
+_PLAN_ID = re.compile(PLAN_ID)
+_ROUND = r"/fy\d{4}/round-\d{1,4}/" + FILE_NAME + r"$"
+_SIGNED = re.compile(r"^/r/(\d{1,12})/([0-9a-f]{64})/(" + PLAN_ID + r")/fy(\d{4})/round-(\d{1,4})/("
+                     + FILE_NAME + r")$")
 # A review link whose signature part is damaged (cut short, retyped), or the folder path alone:
 # the person is told that the link is not valid (403) instead of "not found".
-_BADLY_SIGNED = re.compile(r"^/r/[^/]{0,100}/[^/]{0,100}/fy\d{4}/round-\d{1,4}/" + FILE_NAME + r"$")
-_UNSIGNED = re.compile(r"^/fy\d{4}/round-\d{1,4}/" + FILE_NAME + r"$")
+_BADLY_SIGNED = re.compile(r"^/r/[^/]{0,100}/[^/]{0,100}/" + PLAN_ID + _ROUND)
+_UNSIGNED = re.compile(r"^/" + PLAN_ID + _ROUND)
+# A link of the shape used before plan ids (no plan in the path), signed or not: it can only have
+# come from an older message, so the person is told to ask for a new link (403), not "not found".
+_OLD_SHAPE = re.compile(r"^(?:/r/\d{1,12}/[0-9a-f]{64})?" + _ROUND)
 _LOGGED_SIGNATURE = re.compile(r"/r/([^/\s]*)/[^/\s]+/")
 
 INVALID = ("このリンクは無効です。点検事務局からお送りしたリンクを、途中で切れたり書き換わったりしていないか"
@@ -113,13 +126,16 @@ PRIVATE_HEADERS = {
 
 # ---------------------------------------------------------------------------------------- links
 
-def _round_text(fiscal_year: int, round: int, expires: int) -> str:
-    return f"fy{fiscal_year}/round-{round}\x1f{expires}"
+def _round_text(plan_id: str, fiscal_year: int, round: int, expires: int) -> str:
+    # A plan id never holds "/" or "\x1f" (PLAN_ID), so each text names one round of one plan.
+    return f"{plan_id}/fy{fiscal_year}/round-{round}\x1f{expires}"
 
 
-def _check_place(fiscal_year: int, round: int) -> None:
+def _check_place(plan_id: str, fiscal_year: int, round: int) -> None:
+    if not isinstance(plan_id, str) or not _PLAN_ID.fullmatch(plan_id):
+        raise ValueError(f"no plan id {plan_id!r} (plan.yaml's plan.id: {PLAN_ID})")
     if not 1000 <= fiscal_year <= 9999 or not 0 <= round <= 9999:
-        raise ValueError(f"no review round fy{fiscal_year}/round-{round}")
+        raise ValueError(f"no review round {plan_id}/fy{fiscal_year}/round-{round}")
 
 
 def _timestamp(moment: datetime, what: str) -> float:
@@ -137,31 +153,38 @@ def link_signer(settings: Settings) -> Signer:
     return settings.signer(LINK_SCOPE)
 
 
-def link_signature(signer: Signer, fiscal_year: int, round: int, expires: int) -> str:
-    """The signature of one round's links that expire at `expires` (Unix time): hex HMAC-SHA256."""
-    return signer.digest(PURPOSE, _round_text(fiscal_year, round, expires))
+def link_signature(signer: Signer, plan_id: str, fiscal_year: int, round: int, expires: int) -> str:
+    """The signature of one plan's round's links that expire at `expires` (Unix time): hex HMAC-SHA256."""
+    _check_place(plan_id, fiscal_year, round)
+    return signer.digest(PURPOSE, _round_text(plan_id, fiscal_year, round, expires))
 
 
-def draft_link(base_url: str, signer: Signer, fiscal_year: int, round: int, file_name: str,
+def draft_link(base_url: str, signer: Signer, plan_id: str, fiscal_year: int, round: int, file_name: str,
                expires_at: datetime) -> str:
-    """The signed link to one file of a review round's folder, valid until `expires_at` (aware).
+    """The signed link to one file of a plan's review round's folder, valid until `expires_at` (aware).
 
-    `{base_url}/r/{expires}/{sig}/fy{year}/round-{n}/{file_name}`; every sibling file of the round
-    is reachable through the same prefix. ValueError for a name the site would never serve."""
-    _check_place(fiscal_year, round)
+    `{base_url}/r/{expires}/{sig}/{plan_id}/fy{year}/round-{n}/{file_name}`; every sibling file of
+    the round is reachable through the same prefix. ValueError for a plan id, round or name the
+    site would never serve."""
+    _check_place(plan_id, fiscal_year, round)
     if not _FILE_NAME.fullmatch(file_name) or ".." in file_name:
         raise ValueError(f"the review site does not serve a file named {file_name!r}")
     expires = int(_timestamp(expires_at, "expires_at"))
     if not 0 <= expires <= 999_999_999_999:
         raise ValueError(f"expiry out of range: {expires_at!r}")
-    sig = link_signature(signer, fiscal_year, round, expires)
-    return f"{base_url.rstrip('/')}/r/{expires}/{sig}/fy{fiscal_year}/round-{round}/{quote(file_name, safe='')}"
+    sig = link_signature(signer, plan_id, fiscal_year, round, expires)
+    return (f"{base_url.rstrip('/')}/r/{expires}/{sig}/{plan_id}/fy{fiscal_year}/round-{round}/"
+            f"{quote(file_name, safe='')}")
 
 
-def check_link(signer: Signer, fiscal_year: int, round: int, expires: int, sig: str, now: datetime) -> str | None:
-    """None when `sig` is this round's signature for `expires` and it has not passed at `now`;
+def check_link(signer: Signer, plan_id: str, fiscal_year: int, round: int, expires: int, sig: str,
+               now: datetime) -> str | None:
+    """None when `sig` is this plan's round's signature for `expires` and it has not passed at `now`;
     otherwise the reason, in Japanese, for the person who opened the link."""
-    expected = link_signature(signer, fiscal_year, round, expires).encode("ascii")
+    try:
+        expected = link_signature(signer, plan_id, fiscal_year, round, expires).encode("ascii")
+    except ValueError:  # no such place: no signature can be right for it
+        return INVALID
     given = (sig or "").encode("utf-8", "replace")
     if not hmac.compare_digest(expected, given):  # constant time, whatever `given` is
         return INVALID
@@ -222,9 +245,10 @@ class ReviewServer(ThreadingHTTPServer):
         self.signer = signer
         self.clock = clock
 
-    def round_folder(self, fiscal_year: int, round: int) -> Path:
-        """`<var>/cycles/<year>/review/round-<n>`, where compiling writes the round's draft."""
-        return self.settings.cycle_dir(fiscal_year) / "review" / f"round-{round}"
+    def round_folder(self, plan_id: str, fiscal_year: int, round: int) -> Path:
+        """`<var>/cycles/<plan id>/<year>/review/round-<n>`, where compiling writes the plan's round's draft."""
+        _check_place(plan_id, fiscal_year, round)  # never a folder out of a plan id of another shape
+        return self.settings.cycle_dir(fiscal_year, plan_id) / "review" / f"round-{round}"
 
     @property
     def url(self) -> str:
@@ -296,18 +320,18 @@ class ReviewHandler(BaseHTTPRequestHandler):
             return not_found
         match = _SIGNED.fullmatch(path)
         if match is None:
-            if _BADLY_SIGNED.fullmatch(path) or _UNSIGNED.fullmatch(path):
+            if _BADLY_SIGNED.fullmatch(path) or _UNSIGNED.fullmatch(path) or _OLD_SHAPE.fullmatch(path):
                 return HTTPStatus.FORBIDDEN, "このリンクは無効です", INVALID
             return not_found
-        expires_text, sig, year_text, round_text, file_name = match.groups()
+        expires_text, sig, plan_id, year_text, round_text, file_name = match.groups()
         if str(int(expires_text)) != expires_text or str(int(round_text)) != round_text:
             return not_found  # one spelling per link: no leading zeros
         fiscal_year, round, expires = int(year_text), int(round_text), int(expires_text)
-        reason = check_link(self.server.signer, fiscal_year, round, expires, sig, self.server.clock())
+        reason = check_link(self.server.signer, plan_id, fiscal_year, round, expires, sig, self.server.clock())
         if reason is not None:
             title = "このリンクは無効です" if reason == INVALID else "このリンクの有効期限が切れました"
             return HTTPStatus.FORBIDDEN, title, reason
-        return self._file_in(self.server.round_folder(fiscal_year, round), file_name) or not_found
+        return self._file_in(self.server.round_folder(plan_id, fiscal_year, round), file_name) or not_found
 
     @staticmethod
     def _file_in(folder: Path, file_name: str) -> Path | None:
@@ -410,8 +434,9 @@ def make_server(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAUL
                 clock: Callable[[], datetime] | None = None) -> ReviewServer:
     """The review site for `settings`' var folder, bound (not yet serving): call serve_forever().
 
-    Links are signed under the var folder's key (link_signer), whichever plan the flow ran: the
-    site needs no plan folder. `port` 0 picks a free port (see `server.server_address`); `clock`
+    It serves every plan's rounds under `<var>/cycles/` (the plan id is in each link). Links are
+    signed under the var folder's key (link_signer), whichever plan the flow ran: the site needs no
+    plan folder. `port` 0 picks a free port (see `server.server_address`); `clock`
     gives "now" (tests)."""
     return ReviewServer((host, port), settings=settings, signer=link_signer(settings),
                         clock=clock or (lambda: datetime.now(UTC)))
@@ -436,7 +461,8 @@ def main(argv: list[str] | None = None) -> None:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="review-site", daemon=True)
     thread.start()
-    print(f"tenken review site (not the public site): {server.url}/ — drafts of {settings.var_dir / 'cycles'}",
+    print(f"tenken review site (not the public site): {server.url}/ — drafts of every plan in "
+          f"{settings.var_dir / 'cycles'}",
           flush=True)
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     server.shutdown()

@@ -199,8 +199,8 @@ def _ref(receipt) -> str | None:
 
 def draft_link_of(cycle: Cycle, compiled: Compiled, which: str, expires_at: datetime) -> str:
     """The signed review-site link to one file of the round's draft (pdf, html, csv, discrepancies)."""
-    return draft_link(cycle.config.review.site_url, link_signer(cycle.settings), cycle.fiscal_year, compiled.round,
-                      Path(compiled.files[which]).name, expires_at)
+    return draft_link(cycle.config.review.site_url, link_signer(cycle.settings), cycle.plan.id, cycle.fiscal_year,
+                      compiled.round, Path(compiled.files[which]).name, expires_at)
 
 
 def answer(cycle: Cycle, round: int, decision: str, code: str, comments: str, run_url: str,
@@ -276,8 +276,8 @@ def remind_reviewers(cycle: Cycle, run_url: str | None = None, now: datetime | N
     started = min((c.issued_at for c in codes.values()), default=now)
     from tenken.report import report_name  # the report package loads WeasyPrint: only where a link is made
 
-    draft_url = draft_link(review.site_url, link_signer(cycle.settings), year, round, report_name(year, draft=True),
-                           state.expires_at or now)
+    draft_url = draft_link(review.site_url, link_signer(cycle.settings), cycle.plan.id, year, round,
+                           report_name(year, draft=True), state.expires_at or now)
     sent = []
     for k, days in enumerate(sorted(review.remind_after_days)):
         if now < started + timedelta(days=days):

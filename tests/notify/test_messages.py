@@ -37,10 +37,10 @@ VALID = {
                            discrepancy_count=4, expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
                            approvals_needed=1),
     "review_code": dict(round=1, reviewer="山田", code="ABCD-2345", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
-                        draft_url="https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf",
+                        draft_url="https://review.example.jp/r/1/ab/kanagawa/fy2020/round-1/report-2020-draft.pdf",
                         run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
     "review_reminder": dict(round=1, reviewer="山田", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
-                            draft_url="https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf",
+                            draft_url="https://review.example.jp/r/1/ab/kanagawa/fy2020/round-1/report-2020-draft.pdf",
                             run_url="http://127.0.0.1:4200/runs/flow-run/1234"),
     "review_stopped": dict(round=1, why="expired", expires_at=datetime(2021, 7, 31, 9, 0, tzinfo=UTC),
                            approvals_needed=2, approved_by=["山田"], waiting_for=["佐藤"], failures=0,
@@ -305,7 +305,7 @@ def test_a_review_code_goes_with_its_round_its_expiry_and_a_warning_to_keep_it_t
 
     assert "確認コード：ABCD-2345" in text and "第1回レビュー" in text and "令和3年7月31日" in text
     assert "1回だけ" in text and "他の人に伝えないでください" in text
-    assert "<https://review.example.jp/r/1/ab/fy2020/round-1/report-2020-draft.pdf|報告書案を開く>" in text
+    assert "<https://review.example.jp/r/1/ab/kanagawa/fy2020/round-1/report-2020-draft.pdf|報告書案を開く>" in text
 
 
 def test_a_stopped_round_says_why_and_that_nothing_was_published():

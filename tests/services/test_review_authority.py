@@ -6,12 +6,16 @@ stand-in (reviewers' DMs are conversations of their own there).
 """
 
 import re
+import threading
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tenken.config import ConfigError, load_cycle_settings
 from tenken.notify import SlackNotifier
+from tenken.review_site import make_server
 from tenken.services import Cycle, compiling, reviewing
 from tests.flows.conftest import FAST_RETRIES, config_copy, standin_for, CITY
 from tests.services.test_sending import settings_for
@@ -209,6 +213,23 @@ def test_reviewers_who_have_not_answered_are_reminded_once_per_step_and_the_offi
     assert reviewing.remind_reviewers(cycle, now=start + timedelta(days=12)) == []
     [office] = [m.text for m in slack.messages_to("#office")]
     assert "期限" in office and "審査 花子" in office and "審査 一郎" in office and "公表されていません" in office
+
+
+def test_the_link_in_a_reviewers_dm_names_the_plan_and_opens_its_draft_on_the_review_site(make_review, tmp_path):
+    cycle, slack = make_review()
+    compiled = start_round(cycle)
+    dm = slack.messages_to("@hanako")[-1].text
+    [link] = re.findall(r"<(https://review\.example\.jp/r/[^|>]+)\|", dm)
+    assert f"/{cycle.plan.id}/fy{YEAR}/round-1/" in link, "the link names the plan whose draft it opens"
+    server = make_server(cycle.settings, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(link.replace("https://review.example.jp", server.url), timeout=10) as response:
+            assert response.read() == Path(compiled.files["pdf"]).read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_the_form_links_the_draft_on_the_review_site_and_says_who_has_approved(make_review, tmp_path):

@@ -1,4 +1,7 @@
-"""The review site over real HTTP: signed links open a round's draft, nothing else opens anything."""
+"""The review site over real HTTP: signed links open a round's draft, nothing else opens anything.
+
+One site serves every plan of the var folder: two plans' round 1 of the same year sit side by side,
+and a link of one plan never opens the other's draft."""
 
 from __future__ import annotations
 
@@ -14,15 +17,28 @@ import pytest
 
 from tenken.identity import Signer
 from tenken.resources import EXAMPLE_CONFIG
-from tenken.review_site import EXPIRED, INVALID, LINK_SCOPE, _page, check_link, draft_link, make_server
+from tenken.review_site import (
+    EXPIRED,
+    INVALID,
+    LINK_SCOPE,
+    ReviewServer,
+    _page,
+    check_link,
+    draft_link,
+    link_signature,
+    make_server,
+)
 from tenken.settings import Settings
 from tests.conftest import TEST_SUBMISSION_KEY, test_signer
 
 NOW = datetime(2021, 6, 1, 3, 0, tzinfo=UTC)
 UNTIL = NOW + timedelta(days=7)
 YEAR = 2020
+PLAN = "kanagawa"  # the plan of the site's settings (EXAMPLE_CONFIG)
+OTHER = "minato"  # another plan of the same office, same var folder
 PDF = b"%PDF-1.7\n" + os.urandom(300_000) + b"\n%%EOF\n"  # bigger than one chunk
 PDF_ROUND_2 = b"%PDF-1.7\nround two\n%%EOF\n"
+PDF_OTHER_PLAN = b"%PDF-1.7\nminato's round one\n%%EOF\n"
 SECRET = b"outside-the-round-folder-secret"
 HTML = ('<!DOCTYPE html><html lang="ja"><body><a href="annex-2020.csv">別紙</a></body></html>\n').encode()
 CSV = "\ufeff施策,名称\n1-1,観光\n".encode()
@@ -33,26 +49,29 @@ class Site:
     url: str
     signer: Signer
     var: Path
+    server: ReviewServer
 
     def link(self, file_name: str = "report-2020-draft.pdf", *, round: int = 1, year: int = YEAR,
-             until: datetime = UNTIL, signer: Signer | None = None) -> str:
-        return draft_link(self.url, signer or self.signer, year, round, file_name, until)
+             until: datetime = UNTIL, signer: Signer | None = None, plan: str = PLAN) -> str:
+        return draft_link(self.url, signer or self.signer, plan, year, round, file_name, until)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     var = tmp_path_factory.mktemp("review-var")
-    round_1 = var / "cycles" / str(YEAR) / "review" / "round-1"
-    round_2 = var / "cycles" / str(YEAR) / "review" / "round-2"
-    round_1.mkdir(parents=True)
-    round_2.mkdir(parents=True)
+    round_1 = var / "cycles" / PLAN / str(YEAR) / "review" / "round-1"
+    round_2 = var / "cycles" / PLAN / str(YEAR) / "review" / "round-2"
+    other_round_1 = var / "cycles" / OTHER / str(YEAR) / "review" / "round-1"
+    for folder in (round_1, round_2, other_round_1):
+        folder.mkdir(parents=True)
     (round_1 / "report-2020-draft.pdf").write_bytes(PDF)
     (round_1 / "report-2020-draft.html").write_bytes(HTML)
     (round_1 / "annex-2020.csv").write_bytes(CSV)
     (round_1 / ".hidden").write_bytes(SECRET)
     (round_2 / "report-2020-draft.pdf").write_bytes(PDF_ROUND_2)
+    (other_round_1 / "report-2020-draft.pdf").write_bytes(PDF_OTHER_PLAN)
     (var / "secret.txt").write_bytes(SECRET)
-    (var / "cycles" / str(YEAR) / "review" / "secret.txt").write_bytes(SECRET)
+    (var / "cycles" / PLAN / str(YEAR) / "review" / "secret.txt").write_bytes(SECRET)
     (round_1 / "escape.pdf").symlink_to(var / "secret.txt")
     (round_1 / "same-report.pdf").symlink_to("report-2020-draft.pdf")  # a sibling: allowed
     settings = Settings(var_dir=var, database_url=f"sqlite:///{var / 'tenken.db'}", config_dir=EXAMPLE_CONFIG,
@@ -61,7 +80,7 @@ def site(tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{server.server_address[1]}", test_signer(LINK_SCOPE), var)
+        yield Site(f"http://127.0.0.1:{server.server_address[1]}", test_signer(LINK_SCOPE), var, server)
     finally:
         server.shutdown()
         server.server_close()
@@ -88,21 +107,36 @@ def refusal_text(body: bytes) -> str:
 
 # ---------------------------------------------------------------------------------------- links
 
-def test_a_draft_link_checks_out_until_it_expires_and_only_for_its_round(site):
+def test_a_draft_link_checks_out_until_it_expires_and_only_for_its_plan_and_round(site):
     link = site.link()
-    assert link == draft_link(site.url + "/", site.signer, YEAR, 1, "report-2020-draft.pdf", UNTIL)
-    _, _, expires, sig, folder, round_part, name = urlsplit(link).path.split("/")
-    assert (folder, round_part, name) == ("fy2020", "round-1", "report-2020-draft.pdf")
+    assert link == draft_link(site.url + "/", site.signer, PLAN, YEAR, 1, "report-2020-draft.pdf", UNTIL)
+    _, r, expires, sig, plan, folder, round_part, name = urlsplit(link).path.split("/")
+    assert (r, plan, folder, round_part, name) == ("r", PLAN, "fy2020", "round-1", "report-2020-draft.pdf")
     assert int(expires) == int(UNTIL.timestamp())
-    assert check_link(site.signer, YEAR, 1, int(expires), sig, NOW) is None
-    assert check_link(site.signer, YEAR, 2, int(expires), sig, NOW) == INVALID
-    assert check_link(site.signer, YEAR, 1, int(expires) + 1, sig, NOW) == INVALID
-    late = check_link(site.signer, YEAR, 1, int(expires), sig, UNTIL)
+    assert sig == link_signature(site.signer, PLAN, YEAR, 1, int(expires))
+    assert check_link(site.signer, PLAN, YEAR, 1, int(expires), sig, NOW) is None
+    assert check_link(site.signer, PLAN, YEAR, 2, int(expires), sig, NOW) == INVALID
+    assert check_link(site.signer, PLAN, YEAR + 1, 1, int(expires), sig, NOW) == INVALID
+    assert check_link(site.signer, OTHER, YEAR, 1, int(expires), sig, NOW) == INVALID
+    assert check_link(site.signer, "Kanagawa", YEAR, 1, int(expires), sig, NOW) == INVALID
+    assert check_link(site.signer, PLAN, YEAR, 1, int(expires) + 1, sig, NOW) == INVALID
+    late = check_link(site.signer, PLAN, YEAR, 1, int(expires), sig, UNTIL)
     assert late == EXPIRED.format(expiry="令和3年6月8日 12:00")
     with pytest.raises(ValueError):
-        draft_link(site.url, site.signer, YEAR, 1, "../secret.txt", UNTIL)
+        draft_link(site.url, site.signer, PLAN, YEAR, 1, "../secret.txt", UNTIL)
     with pytest.raises(ValueError):
-        draft_link(site.url, site.signer, YEAR, 1, "report.pdf", UNTIL.replace(tzinfo=None))
+        draft_link(site.url, site.signer, PLAN, YEAR, 1, "report.pdf", UNTIL.replace(tzinfo=None))
+    for bad_plan in ("", "Kanagawa", "../kanagawa", "kana/gawa", "-kanagawa", "kana.gawa", "a" * 64, "かながわ"):
+        with pytest.raises(ValueError):
+            draft_link(site.url, site.signer, bad_plan, YEAR, 1, "report.pdf", UNTIL)
+        with pytest.raises(ValueError):
+            link_signature(site.signer, bad_plan, YEAR, 1, int(expires))
+
+
+def test_the_signature_covers_the_plan_id(site):
+    expires = int(UNTIL.timestamp())
+    signatures = {link_signature(site.signer, plan, YEAR, 1, expires) for plan in (PLAN, OTHER, "kanagawa2", "k")}
+    assert len(signatures) == 4
 
 
 # ---------------------------------------------------------------------------------------- served
@@ -142,18 +176,37 @@ def test_the_draft_html_and_what_it_links_relatively_open_through_the_same_prefi
     assert (status, body) == (200, PDF), "a symlink to a sibling stays inside the folder"
 
 
+def test_two_plans_rounds_of_the_same_year_and_round_are_each_served_by_their_own_link(site):
+    ours, theirs = site.link(), site.link(plan=OTHER)
+    assert f"/{PLAN}/fy2020/round-1/" in ours and f"/{OTHER}/fy2020/round-1/" in theirs
+    assert fetch(site, ours)[::2] == (200, PDF)
+    assert fetch(site, theirs)[::2] == (200, PDF_OTHER_PLAN)
+    assert site.server.round_folder(OTHER, YEAR, 1) == site.var / "cycles" / OTHER / "2020" / "review" / "round-1"
+    assert fetch(site, site.link("annex-2020.csv", plan=OTHER))[0] == 404, "only kanagawa's round has an annex"
+
+
 def test_health_answers_ok(site):
     assert fetch(site, "/health")[::2] == (200, b"ok\n")
 
 
 # ---------------------------------------------------------------------------------------- refused
 
-def test_the_folder_path_without_the_signature_is_forbidden(site):
-    status, headers, body = fetch(site, "/fy2020/round-1/report-2020-draft.pdf")
+@pytest.mark.parametrize("path", [f"/{PLAN}/fy2020/round-1/report-2020-draft.pdf",
+                                  "/fy2020/round-1/report-2020-draft.pdf"], ids=["with plan", "before plan ids"])
+def test_the_folder_path_without_the_signature_is_forbidden(site, path):
+    status, headers, body = fetch(site, path)
     assert status == 403
     assert "このリンクは無効です。" in refusal_text(body)
     assert headers["Cache-Control"] == "no-store, private"
     assert PDF[:64] not in body
+
+
+def test_a_link_of_the_shape_before_plan_ids_is_forbidden_with_the_ask_for_a_new_one_page(site):
+    expires = int(UNTIL.timestamp())
+    old_signature = site.signer.digest("review-link", f"fy{YEAR}/round-1\x1f{expires}")  # the former signed text
+    status, _, body = fetch(site, f"/r/{expires}/{old_signature}/fy2020/round-1/report-2020-draft.pdf")
+    assert status == 403 and b"%PDF" not in body
+    assert "新しいリンクを依頼してください" in refusal_text(body)
 
 
 @pytest.mark.parametrize("damage", ["flip", "cut", "upper"])
@@ -191,9 +244,43 @@ def test_a_round_1_signature_does_not_open_round_2(site):
     assert fetch(site, round_1.replace("/fy2020/", "/fy2021/"))[0] == 403
 
 
+@pytest.mark.parametrize(("signed_for", "opened_as"), [(PLAN, OTHER), (OTHER, PLAN), (PLAN, "kanagawa2"),
+                                                       (OTHER, "nowhere")])
+def test_a_link_signed_for_one_plan_with_another_plan_in_its_path_is_forbidden(site, signed_for, opened_as):
+    link = site.link(plan=signed_for)
+    assert fetch(site, link)[0] == 200
+    changed = link.replace(f"/{signed_for}/fy2020/", f"/{opened_as}/fy2020/")
+    assert changed != link
+    status, _, body = fetch(site, changed)
+    assert status == 403
+    assert "このリンクは無効です。" in refusal_text(body)
+    assert b"%PDF" not in body
+
+
+@pytest.mark.parametrize("plan", ["Kanagawa", "-kanagawa", "_kanagawa", "kana.gawa", "kana%20gawa", "a" * 64,
+                                  "%E3%81%8B%E3%81%AA", "kana~gawa", "..", ".", "%2e%2e", "%2fetc", "kana%2Fgawa",
+                                  "kanagawa%00"])
+def test_a_plan_id_of_a_bad_shape_is_not_found_without_touching_the_file_system(site, plan, monkeypatch):
+    looked = []
+    monkeypatch.setattr(site.server, "round_folder", lambda *args: looked.append(args) or site.var)
+    _, _, expires, sig, _ = urlsplit(site.link()).path.split("/", 4)
+    path = f"/r/{expires}/{sig}/{plan}/fy2020/round-1/report-2020-draft.pdf"
+    status, _, body = fetch(site, path)
+    assert status == 404, path
+    assert "見つかりません" in refusal_text(body)
+    assert fetch(site, f"/{plan}/fy2020/round-1/report-2020-draft.pdf")[0] == 404, "unsigned, too"
+    assert looked == []
+
+
+def test_the_round_folder_of_a_plan_id_of_a_bad_shape_is_refused(site):
+    for plan in ("..", "../kanagawa", "Kanagawa", ""):
+        with pytest.raises(ValueError):
+            site.server.round_folder(plan, YEAR, 1)
+
+
 @pytest.mark.parametrize("other", [Signer(b"another-office-key-0123456789", "かながわICT・データ利活用推進計画"),
                                    Signer(TEST_SUBMISSION_KEY.encode(), "another scope")],
-                         ids=["another key", "another plan"])
+                         ids=["another key", "another scope"])
 def test_a_signature_under_another_key_or_plan_is_forbidden(site, other):
     assert other.plan != site.signer.plan or other.key != site.signer.key
     status, _, body = fetch(site, site.link(signer=other))
@@ -217,6 +304,11 @@ def test_traversal_dotfiles_and_symlinks_out_never_reach_an_outside_file(site):
         f"{prefix}/sub/secret.txt",
         "/fy2020/round-1/../secret.txt",
         "/fy2020/round-1/%2e%2e%2fsecret.txt",
+        f"/{PLAN}/fy2020/round-1/../secret.txt",
+        f"/{PLAN}/fy2020/round-1/%2e%2e%2fsecret.txt",
+        prefix.replace(f"/{PLAN}/", "/../") + "/secret.txt",
+        prefix.replace(f"/{PLAN}/", "/%2e%2e/") + "/secret.txt",
+        prefix.replace(f"/{PLAN}/fy2020/round-1", "/../../secret.txt"),
         str(secret),
         f"/{secret}",
         f"/r/{secret}",
@@ -265,7 +357,8 @@ def test_only_get_and_head_are_allowed(site, method):
 
 def test_refusal_pages_echo_nothing_a_path_could_inject(site):
     injected = "/fy2020/round-1/%3Cscript%3Ealert(1)%3C%2Fscript%3E"
-    for target in (injected, "/r/%3Cb%3E/%3Cb%3E/fy2020/round-1/x.pdf", "/fy2020/round-1/report%22onload=1.pdf"):
+    for target in (injected, "/r/%3Cb%3E/%3Cb%3E/fy2020/round-1/x.pdf", "/fy2020/round-1/report%22onload=1.pdf",
+                   f"/r/%3Cb%3E/%3Cb%3E/{PLAN}/fy2020/round-1/x.pdf", "/r/1/ab/%3Cscript%3E/fy2020/round-1/x.pdf"):
         status, _, body = fetch(site, target)
         assert status in (403, 404)
         assert b"<script" not in body and b"<b>" not in body and b"onload" not in body
