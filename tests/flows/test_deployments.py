@@ -72,3 +72,24 @@ def test_the_automations_watch_every_tenken_flow_and_report_crashes_through_the_
     assert to_office.trigger.expect == {"prefect.flow-run.Crashed"}
     assert to_office.actions[0].deployment_id == target
     assert to_office.actions[0].parameters["flow_run_id"]["template"] == "{{ flow_run.id }}"
+
+
+def test_each_schedule_runs_one_plan_folder_that_loads_and_no_two_share_a_slug():
+    """Several plans: a schedule names its plan by the config_dir parameter (none: the bundled example)."""
+    from tenken.config import load_plan
+    from tenken.resources import EXAMPLE_CONFIG
+
+    flows_taking_config = {d["name"] for d in DEPLOYMENTS if "config_dir" in load(d["entrypoint"]).parameters.properties}
+    plans_per_deployment = {}
+    for deployment in DEPLOYMENTS:
+        slugs = [s.get("slug") for s in deployment.get("schedules", []) if s.get("slug")]
+        assert len(slugs) == len(set(slugs)), deployment["name"]
+        for schedule in deployment.get("schedules", []):
+            parameters = schedule.get("parameters") or {}
+            assert set(parameters) <= {"config_dir"}, schedule
+            if parameters:
+                assert deployment["name"] in flows_taking_config
+            folder = ROOT / parameters["config_dir"] if parameters.get("config_dir") else EXAMPLE_CONFIG
+            plans_per_deployment.setdefault(deployment["name"], set()).add(load_plan(folder).id)
+    scheduled = {name: ids for name, ids in plans_per_deployment.items()}
+    assert scheduled and all(ids == {"kanagawa", "minato"} for ids in scheduled.values()), scheduled
