@@ -1,15 +1,20 @@
 """CSV that is safe to open in Excel: cells that would start a formula are neutralised.
 
-By default (the request CSV a department fills in and sends back, the office's lists) every text
-cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an
-apostrophe (``'``), as OWASP advises: Excel then keeps ``+1%`` as the text it is through a round
-trip (unprefixed, Excel may read it as the number 1% and save it back so, and the target would no
-longer be the one requested), and `tenken.workbook.reader` drops the apostrophe again when the CSV
-comes back.
+Two classes of cell are never prefixed, in either mode: numbers (int, float, Decimal), and a lone
+sign (``-`` or ``+`` and nothing else), which every spreadsheet keeps as the text it is (the usual
+"nothing to report" of a form): it can neither run nor be converted.
 
-Published data (`keep_values=True`: the annex CSV and its column dictionary) is read by re-users,
-not sent back, and a department's ``+1.6%(※)`` must reach them as written. The rule there
-(`GUARD_RULE`, also printed in the column dictionary):
+By default (the request CSV a department fills in and sends back, and the office's lists that do not
+say otherwise) every other text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is prefixed with an apostrophe (``'``), as OWASP advises: Excel then keeps ``+1%`` as the text
+it is through a round trip (unprefixed, Excel may read it as the number 1% and save it back so, and
+the target would no longer be the one requested), and `tenken.workbook.reader` drops the apostrophe
+again when the CSV comes back.
+
+Data that is read, not sent back (`keep_values=True`: the annex CSV and its column dictionary,
+`tenken rate --csv`), must reach its readers as written: a department's ``+1.6%(※)``, ``-3件``. Only
+a cell that could be a formula is prefixed there. The rule (`GUARD_RULE`, also printed in the column
+dictionary):
 
 * a text cell starting with ``=``, ``@``, a tab or a carriage return is always prefixed with an
   apostrophe (``'``);
@@ -34,6 +39,7 @@ import re
 from typing import Iterable, Sequence
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_LONE_SIGNS = ("-", "+")  # text to every spreadsheet: nothing to run, nothing to convert
 _ALWAYS_FORMULA_START = ("=", "@", "\t", "\r")
 # A signed number with its unit: nothing an Excel formula could use beyond arithmetic on a constant.
 # Outside ASCII, C1 controls, the format characters that reorder text and the full-width forms of
@@ -54,15 +60,18 @@ GUARD_RULE = (
 
 
 def needs_guard(text: str, keep_values: bool = False) -> bool:
-    """Would a spreadsheet read this text as a formula? With `keep_values`, a lone sign and a signed
-    number (+1.6%(※), -3件) are not guarded (see the module docstring for the rule)."""
+    """Does this text need the apostrophe? Never for a lone sign (``-``). By default, every other text
+    starting like a formula does (so that Excel round-trips it as text); with `keep_values`, only one
+    that could be a formula: a signed number (+1.6%(※), -3件) is not guarded (see the module docstring)."""
+    if text in _LONE_SIGNS:
+        return False
     if not keep_values:
         return text.startswith(_FORMULA_START)
     if text.startswith(_ALWAYS_FORMULA_START):
         return True
     if not text.startswith(("+", "-")):
         return False
-    return len(text) > 1 and _SIGNED_VALUE.fullmatch(text) is None
+    return _SIGNED_VALUE.fullmatch(text) is None
 
 
 def neutralize(value: object, keep_values: bool = False) -> object:

