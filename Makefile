@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 YEAR ?= 2020
+CONFIG ?=
+YEARS ?=
+# CONFIG=config/minato: the demo runs that plan folder (every year of its results/, or YEARS="2023 2024").
+DEMO_CONFIG := $(if $(CONFIG),TENKEN_CONFIG_DIR=$(abspath $(CONFIG)))
 
 .PHONY: setup system-packages browser-packages office-packages mail-packages demo stop test bench clean
 
@@ -67,8 +71,8 @@ MAIL_ENV := set -a && . $(CURDIR)/var/run/mail.env && set +a && TENKEN_DEMO_MAIL
 	TENKEN_MAIL_PASSWORD="$$(cut -d: -f2- $(CURDIR)/var/run/mail-password)"
 
 demo: setup $(if $(MAIL),mail-packages)
-	$(if $(MAIL),TENKEN_DEMO_MAIL=1) scripts/stack.sh start
-	$(if $(MAIL),$(MAIL_ENV)) $(DEMO_ENV) $(BIN)/tenken-demo --deployed $(if $(APPROVE),--approve)
+	$(if $(MAIL),TENKEN_DEMO_MAIL=1) $(DEMO_CONFIG) scripts/stack.sh start
+	$(if $(MAIL),$(MAIL_ENV),$(DEMO_CONFIG)) $(DEMO_ENV) $(BIN)/tenken-demo --deployed $(if $(APPROVE),--approve) $(foreach y,$(YEARS),--year $(y))
 
 stop:
 	scripts/stack.sh stop

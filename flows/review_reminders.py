@@ -15,4 +15,4 @@ def review_reminders(fiscal_year: int | None = None, config_dir: str | None = No
     """Remind the reviewers who have not answered the open round (cycle.yaml review.remind_after_days),
     and tell the office of a round that ran out without a decision. Daily; nothing to do, nothing sent."""
     settings, year = settings_for(config_dir), year_or_last_closed(fiscal_year)
-    return steps.remind_reviewers(settings, year, steps.paused_review_url(year), now)
+    return steps.remind_reviewers(settings, year, steps.paused_review_url(settings, year), now)

@@ -166,8 +166,13 @@ start() {
   if [ -z "${SLACK_BOT_TOKEN:-}" ]; then
     # No Slack workspace configured: the project's Slack stand-in plays one (channels and people of the
     # plan folder, a clerk per department), and the worker talks to it as it would to Slack.
-    launch slack "$BIN/python" -m tenken_demo.slack_standin --port "$SLACK_PORT" \
-      ${TENKEN_CONFIG_DIR:+--config "$TENKEN_CONFIG_DIR"}
+    # Every plan the server may run: the one of TENKEN_CONFIG_DIR (or the bundled example) and each folder
+    # of config/ (deployments.yaml schedules them all), so one stack runs any of them.
+    local plans=() folder
+    for folder in "${TENKEN_CONFIG_DIR:-}" "$ROOT"/config/*/; do
+      [ -n "$folder" ] && [ -f "$folder/plan.yaml" ] && plans+=(--config "$folder")
+    done
+    launch slack "$BIN/python" -m tenken_demo.slack_standin --port "$SLACK_PORT" "${plans[@]}"
     wait_for "http://127.0.0.1:$SLACK_PORT/api/api.test" 30
     export SLACK_BOT_TOKEN=xoxb-standin-token TENKEN_SLACK_BASE_URL=http://127.0.0.1:$SLACK_PORT/api/
     echo "Slack: stand-in (not Slack) at http://127.0.0.1:$SLACK_PORT/ — set SLACK_BOT_TOKEN to use a real workspace"

@@ -161,15 +161,24 @@ def paused_reviews() -> list:
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
 
 
+def plan_of_run(run) -> str | None:
+    """The plan id a flow run works on, from its config_dir parameter (none: the default plan folder)."""
+    try:
+        return Settings.resolve(config_dir=(run.parameters or {}).get("config_dir")).plan_id
+    except Exception:  # noqa: BLE001 - a run of a plan folder that no longer loads is nobody's here
+        return None
+
+
 @task(cache_policy=NO_CACHE, retries=0)
-def paused_review_url(fiscal_year: int) -> str | None:
-    """The UI address of the compile-and-review run paused for this year's reviewers, if there is one."""
+def paused_review_url(settings: Settings, fiscal_year: int) -> str | None:
+    """The UI address of the compile-and-review run paused for this plan's reviewers of the year, if any
+    (several plans may be under review in the same fiscal year)."""
     from prefect.settings import PREFECT_UI_URL
 
     ui = PREFECT_UI_URL.value()
     for run in paused_reviews():
         year = (run.parameters or {}).get("fiscal_year")
-        if ui and (year is None or int(year) == fiscal_year):
+        if ui and (year is None or int(year) == fiscal_year) and plan_of_run(run) == settings.plan_id:
             return f"{ui.rstrip('/')}/runs/flow-run/{run.id}"
     return None
 

@@ -3,7 +3,8 @@
 With Slack (the project's stand-in as the workspace), a department's clerk posts the filled workbook as a
 reply in the department's request thread, as a person would; tenken's collect stage takes it from there.
 Without Slack (messages in the outbox), files reach the inbox through a bridge that records who sent
-them (tenken.services.collecting.deliver), never by being dropped there anonymously.
+them (tenken.services.collecting.deliver), never by being dropped there anonymously; so do the files of a
+department asked by mail (departments.yaml `via: email`) when there is no mail server to answer through.
 A department asked by mail (`make demo MAIL=1`: the Maildirs of the demo's mail server are given) answers
 by mail: its clerk finds the request in the department's Maildir and replies to the office's address with
 the filled workbook (tenken_demo.mail_demo.reply_with_file); tenken reads it from the office's mailbox.
@@ -123,10 +124,18 @@ class Submitted:
         return len(self.slack) + len(self.mail) + len(self.bridge)
 
 
+def in_slack_thread(threads: dict[str, tuple[str, str]], department: str) -> bool:
+    """Whether the department's request went to a Slack conversation (so its clerk answers in the thread), rather
+    than by mail (a `mailto:` target, in the outbox when no mail server is configured)."""
+    channel, _ = threads.get(department, ("", ""))
+    return bool(channel) and ":" not in channel and "@" not in channel
+
+
 def submit_each(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace_url: str | None,
                 maildirs: Path | None) -> Submitted:
     """The day's arrivals, each where its department was asked: by mail (with `maildirs`), in the Slack
-    threads (with a workspace), else through the bridge."""
+    threads (with a workspace), else through the bridge. A department asked by mail when there is no mail
+    server to answer through (its request is in the outbox) hands its file over through the bridge too."""
     done = Submitted()
     if not arrivals:
         return done
@@ -136,16 +145,19 @@ def submit_each(settings: Settings, fiscal_year: int, arrivals: list[Arrival], w
     if mailed:
         reply_by_mail(settings, fiscal_year, mailed, Path(maildirs))
         done.mail = [d for d, _ in mailed]
-    if others:
-        submit(settings, fiscal_year, others, workspace_url)
-        (done.slack if workspace_url else done.bridge).extend(d for d, _ in others)
+    threads = request_threads(settings, fiscal_year) if workspace_url and others else {}
+    slack = [a for a in others if in_slack_thread(threads, a[0])]
+    bridge = [a for a in others if not in_slack_thread(threads, a[0])]
+    if slack:
+        reply_in_threads(settings, fiscal_year, slack, Workspace(workspace_url))
+        done.slack = [d for d, _ in slack]
+    if bridge:
+        deliver_to_inbox(settings, fiscal_year, bridge)
+        done.bridge = [d for d, _ in bridge]
     return done
 
 
 def submit(settings: Settings, fiscal_year: int, arrivals: list[Arrival], workspace_url: str | None) -> int:
-    """The day's arrivals: through the Slack threads when there is a workspace, else through the bridge."""
-    if not arrivals:
-        return 0
-    if workspace_url:
-        return reply_in_threads(settings, fiscal_year, arrivals, Workspace(workspace_url))
-    return deliver_to_inbox(settings, fiscal_year, arrivals)
+    """The day's arrivals: through the Slack threads when there is a workspace (departments asked there), else
+    (no workspace, or a department asked by mail) through the bridge."""
+    return submit_each(settings, fiscal_year, arrivals, workspace_url, None).total

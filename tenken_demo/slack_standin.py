@@ -825,23 +825,27 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def workspace_for(config_dir: str | Path) -> SlackStandIn:
-    """A stand-in workspace with every channel and person a plan folder names (departments.yaml and
-    cycle.yaml), and one clerk per department (`<key>-clerk`, see clerk_of) who answers its requests."""
+def workspace_for(*config_dirs: str | Path) -> SlackStandIn:
+    """A stand-in workspace with every channel and person the plan folders name (departments.yaml and
+    cycle.yaml), and one clerk per department (`<key>-clerk`, see clerk_of) who answers its requests.
+    Several plan folders: one workspace for plans sharing a server (a department key two plans share has
+    one clerk, who posts in either plan's channel)."""
     from tenken.config import load_cycle_settings, load_directory
 
-    directory, settings = load_directory(Path(config_dir)), load_cycle_settings(Path(config_dir))
     channels, users = set(), {}
-    recipients = [*directory.departments.values(), *directory.escalations.values(), *settings.review.reviewers,
-                  settings.review.channel, settings.announce_channel, settings.office]
-    for target in filter(None, (r.slack for r in recipients if r is not None)):
-        if target.startswith("#"):
-            channels.add(target[1:])
-        elif target.startswith("@"):
-            users[target[1:]] = {"name": target[1:], "email": f"{target[1:]}@example.jp", "display_name": target[1:]}
-    for key in directory.departments:
-        users.setdefault(clerk_of(key), {"name": clerk_of(key), "email": f"{clerk_of(key)}@example.jp",
-                                         "display_name": clerk_of(key)})
+    for config_dir in config_dirs:
+        directory, settings = load_directory(Path(config_dir)), load_cycle_settings(Path(config_dir))
+        recipients = [*directory.departments.values(), *directory.escalations.values(), *settings.review.reviewers,
+                      settings.review.channel, settings.announce_channel, settings.office]
+        for target in filter(None, (r.slack for r in recipients if r is not None)):
+            if target.startswith("#"):
+                channels.add(target[1:])
+            elif target.startswith("@"):
+                users.setdefault(target[1:], {"name": target[1:], "email": f"{target[1:]}@example.jp",
+                                              "display_name": target[1:]})
+        for key in directory.departments:
+            users.setdefault(clerk_of(key), {"name": clerk_of(key), "email": f"{clerk_of(key)}@example.jp",
+                                             "display_name": clerk_of(key)})
     return SlackStandIn(channels=sorted(channels), users=list(users.values()))
 
 
@@ -851,18 +855,19 @@ def clerk_of(department: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve a stand-in workspace for a plan folder until stopped (scripts/stack.sh runs it for the demo)."""
+    """Serve a stand-in workspace for plan folders until stopped (scripts/stack.sh runs it for the demo)."""
     import argparse
     import signal
 
     parser = argparse.ArgumentParser(prog="python -m tenken_demo.slack_standin", description=main.__doc__)
-    parser.add_argument("--config", help="plan folder (channels and people come from it; default: the bundled example)")
+    parser.add_argument("--config", action="append", help="plan folder (channels and people come from it; default: "
+                        "the bundled example); repeat it for several plans on one server")
     parser.add_argument("--port", type=int, default=4300)
     parser.add_argument("--token", default="xoxb-standin-token")
     options = parser.parse_args(argv)
     from tenken.resources import EXAMPLE_CONFIG
 
-    workspace = workspace_for(options.config or EXAMPLE_CONFIG)
+    workspace = workspace_for(*(options.config or [EXAMPLE_CONFIG]))
     workspace.token = options.token
     workspace.start(port=options.port)
     print(f"Slack stand-in (not Slack): {workspace.base_url} — SLACK_BOT_TOKEN={options.token}", flush=True)

@@ -48,3 +48,9 @@ def point_at(monkeypatch, slack: SlackStandIn) -> None:
 KANAGAWA = ROOT / "tenken" / "examples" / "kanagawa"
 CITY = ROOT / "tests" / "fixtures" / "city_plan"
 FAST_RETRIES = FixedValueRetryIntervalCalculator(0)
+MINATO = ROOT / "tenken" / "examples" / "minato"
+
+
+def standin_for_plans(*configs: Path) -> SlackStandIn:
+    """One workspace for several plans on one server (tenken_demo.slack_standin.workspace_for of them all)."""
+    return workspace_for(*configs)
