@@ -12,7 +12,9 @@ Nothing is ever deleted: a mail is either moved to `settings.taken_folder` or fl
 `$TenkenLeft` (which later runs skip, as they skip mails flagged \\Deleted). Mails are fetched with BODY.PEEK,
 so none is marked read. A mail stays in the INBOX until `mark_taken`: a run that stops before it (a crash, a
 disconnect) yields the mail again next time, and the caller's ledger claim (Message-ID + attachment index) says
-it was taken already.
+it was taken already. A mail the caller neither moves nor flags (a reply that belongs to another plan's
+conversation, found by `mail.replied_to`: the office has one mailbox for every plan) stays in the INBOX as it
+came, unread, for whichever run it belongs to.
 
 A dropped connection (imaplib.IMAP4.abort, OSError, a socket timeout) is reconnected, up to `reconnects`
 times in a row; `messages()` then continues after the last UID it yielded, so no mail is yielded twice
@@ -62,6 +64,8 @@ LEFT_KEYWORD = "$TenkenLeft"  # IMAP keyword of mails left for a person
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _MAX_PARTS = 500  # leaves of a mail's MIME tree looked at; the rest of a hostile mail is ignored
 _MAX_DEPTH = 40
+_MAX_REFERENCES = 200  # Message-IDs kept of a References header (the first: the conversation's root comes first)
+_MAX_HEADERS = 20  # In-Reply-To / References headers read of one mail
 
 _DROPPED = (imaplib.IMAP4.abort, OSError, EOFError)  # socket.timeout and ssl.SSLError are OSErrors
 T = TypeVar("T")
@@ -86,12 +90,16 @@ class IncomingMail:
     reply_to: str | None
     subject: str
     date: datetime | None
-    in_reply_to: str | None
-    references: tuple[str, ...]
+    in_reply_to: str | None  # the first Message-ID of In-Reply-To (also one written without '<…>')
+    references: tuple[str, ...]  # the Message-IDs of the (first) References header, oldest first
     body: str  # the text/plain part (or the text/html part stripped), for people; may be ''
     attachments: tuple[MailAttachment, ...]
     authentication_results: str | None  # the topmost Authentication-Results header, unfolded, for the audit
     auto_submitted: bool  # Auto-Submitted other than 'no', X-Autoreply/X-Autorespond, Precedence auto_reply/bulk/junk
+    # Every Message-ID the mail says it answers or follows: all of In-Reply-To's, then those of every
+    # References header, once each, in that order. What tells whose conversation a reply belongs to (the
+    # office's one mailbox serves every plan: a reply to one plan's request is that plan's).
+    replied_to: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -637,13 +645,33 @@ def _assemble(uid: int, uidvalidity: int, top: Message, leaves: list[_Leaf], max
         reply_to=reply_to or None,
         subject=decode_header_text(_first(headers, "subject")),
         date=_date(_first(headers, "date")),
-        in_reply_to=(_message_ids(_first(headers, "in-reply-to")) or [None])[0],
-        references=tuple(_message_ids(_first(headers, "references"))[:200]),
+        in_reply_to=(_replied_ids(headers.get("in-reply-to", [])[:1]) or [None])[0],
+        references=tuple(_message_ids(_first(headers, "references"))[:_MAX_REFERENCES]),
         body=body,
         attachments=tuple(attachments),
         authentication_results=_header_text(authentication).strip() if authentication is not None else None,
         auto_submitted=_auto_submitted(headers),
+        replied_to=_replied_to(headers),
     )
+
+
+def _replied_ids(values: list[str]) -> list[str]:
+    """The Message-IDs of header values: every '<…>' in each, or the value itself when it is a bare ID."""
+    found: list[str] = []
+    for value in values:
+        ids = _message_ids(value)
+        if not ids:
+            bare = _message_id(value)
+            ids = [bare] if bare else []
+        found.extend(ids)
+    return found
+
+
+def _replied_to(headers: dict[str, list[str]]) -> tuple[str, ...]:
+    """Every In-Reply-To ID, then every References ID (all such headers: some clients write two), once each."""
+    wanted = [*_replied_ids(headers.get("in-reply-to", [])[:_MAX_HEADERS]),
+              *(i for value in headers.get("references", [])[:_MAX_HEADERS] for i in _message_ids(value))]
+    return tuple(dict.fromkeys(wanted))[:2 * _MAX_REFERENCES]
 
 
 def _synthetic_id(uid: int, uidvalidity: int) -> str:

@@ -17,13 +17,16 @@ from pathlib import Path
 from tenken.core.errors import DomainError
 from tenken.files import printable, shown_name, stored_name
 from tenken.identity import NOT_REGISTERED, NOT_REGISTERED_MAIL
-from tenken.intake import Intake, IntakeOutcome, collect_paths
+from tenken.intake import CSV_SUFFIXES, WORKBOOK_SUFFIXES, Intake, IntakeOutcome, collect_paths
 from tenken.ledger import ArrivalRecord, Origin
 from tenken.notify import NotificationError, render
 from tenken.services.cycle import Cycle
+from tenken.notify.mail import mail_address, message_id
 from tenken.notify.routing import is_mail
-from tenken.services.dispatch import Outgoing, to_recipient
-from tenken.workbook.reader import DEFAULT_READER
+from tenken.services.dispatch import Outgoing, message_key, to_recipient
+from tenken.workbook.layout import measures_on_form
+from tenken.workbook.reader import DEFAULT_READER, read_csv, read_workbook
+from tenken.workbook.safety import OLE_MAGIC, ZIP_MAGIC
 
 log = logging.getLogger(__name__)
 SLACK = "slack"
@@ -155,17 +158,24 @@ def collect_mail(cycle: Cycle, report: IntakeReport | None = None) -> IntakeRepo
     mail with no form (a question, an auto-reply) is left in the inbox for a person; a mail whose
     forms are all recorded is moved to the taken folder. The ledger's claim (Message-ID and attachment
     index) is what makes each form count once, across reruns, crashes and dropped connections.
+
+    The office's one mailbox serves every plan of the ledger (see _MailThreads): a mail that is another
+    plan's (it answers that plan's request and none of this plan's, or comes from an address this plan
+    did not register but another plan asked) is left in the INBOX as it came: not moved, not flagged,
+    not answered, nobody told. A mail from an address both know that answers neither plan's request
+    counts here only for the forms carrying a submission token of this plan; with none, it is left so.
     """
     report = report if report is not None else IntakeReport()
     mailbox = cycle.settings.mailbox()
     if mailbox is None:
         return report
     intake = intake_for(cycle, cycle.folder("answers"), MAIL)
+    threads = _MailThreads.of(cycle, mailbox.settings.domain)
     with mailbox:
         try:
             for mail in mailbox.messages():
                 try:
-                    _take_mail(cycle, intake, mailbox, mail, report)
+                    _take_mail(cycle, intake, mailbox, mail, report, threads)
                 except Exception as exc:  # noqa: BLE001 — one mail must never stop the others
                     log.exception("taking in mail %s failed (the next run tries again)", mail.message_id)
                     report.failed.append({"file": f"mail {printable(mail.subject)[:80]}",
@@ -180,11 +190,94 @@ def _forms(mail) -> list:
     return [a for a in mail.attachments if a.filename.lower().endswith(SUBMISSION_SUFFIXES)]
 
 
-def _take_mail(cycle: Cycle, intake: Intake, mailbox, mail, report: IntakeReport) -> None:
+MINE, THEIRS, SHARED = "mine", "theirs", "shared"
+
+
+@dataclass(frozen=True)
+class _MailThreads:
+    """Whose conversations the office's mailbox holds, for a mailbox several plans read: the Message-IDs
+    of this plan's requests, reminders and answers sent by mail, those of the other plans' requests, and
+    the addresses other plans asked by mail (all lowercase)."""
+
+    mine: frozenset[str]
+    theirs: frozenset[str]
+    their_addresses: frozenset[str]
+
+    @classmethod
+    def of(cls, cycle: Cycle, domain: str) -> _MailThreads:
+        year, ledger = cycle.fiscal_year, cycle.ledger
+        mine: set[str] = set()
+        for record in [*ledger.requests(year), *ledger.reminders(year), *ledger.notices(year)]:
+            mine.update(_mail_ref(record.message_ref)[1:])
+        mine.update(_request_mail_id(cycle.plan.id, year, r.department, domain) for r in ledger.requests(year)
+                    if r.department and any(is_mail(t) for t in cycle.directory.department(r.department).targets))
+        theirs: set[str] = set()
+        addresses: set[str] = set()
+        for their_plan, their_year, record in ledger.other_plans_requests():
+            address, *sent = _mail_ref(record.message_ref) or (None,)
+            theirs.update(sent)
+            if record.department:
+                theirs.add(_request_mail_id(their_plan, their_year, record.department, domain))
+            if is_mail(record.recipient):
+                address = address or _address_of(record.recipient)
+            if address:
+                addresses.add(address)
+        return cls(frozenset(mine), frozenset(theirs), frozenset(addresses))
+
+    def whose(self, cycle: Cycle, mail) -> str:
+        """MINE (taken, refused and answered as ever), THEIRS (left as it came) or SHARED (this plan's only
+        for forms carrying its token). The conversation a reply names comes first, then its sender."""
+        named = {i.lower() for i in (getattr(mail, "replied_to", ()) or
+                                     ((mail.in_reply_to,) if mail.in_reply_to else ()) + tuple(mail.references))}
+        ours, theirs = bool(named & self.mine), bool(named & self.theirs)
+        if ours != theirs:
+            return MINE if ours else THEIRS
+        if ours:  # both: the same Message-ID in two plans' records
+            return SHARED
+        if (mail.sender or "").lower() not in self.their_addresses:
+            return MINE
+        return SHARED if cycle.directory.departments_of_sender(mail.sender) else THEIRS
+
+
+def _mail_ref(message_ref: str | None) -> tuple[str, str] | tuple[()]:
+    """(address, Message-ID) of a record sent by mail ('address/<id>', lowercase), else ()."""
+    address, sep, rest = (message_ref or "").partition("/<")
+    if not sep or "@" not in address:
+        return ()
+    return address.strip().lower(), f"<{rest}".strip().lower()
+
+
+def _request_mail_id(plan_id: str, year: int, department: str, domain: str) -> str:
+    """The Message-ID of a department's request mail (opening.send_requests keys it '<year>/request/<key>/mail',
+    sent under the plan's message key), which the ledger does not record when the department is reached on
+    Slack too."""
+    return message_id(message_key(plan_id, f"{year}/request/{department}/mail"), domain).lower()
+
+
+def _address_of(target: str) -> str | None:
+    try:
+        return mail_address(target).lower()
+    except NotificationError:
+        return None
+
+
+def _take_mail(cycle: Cycle, intake: Intake, mailbox, mail, report: IntakeReport,
+               threads: _MailThreads | None = None) -> None:
+    whose = threads.whose(cycle, mail) if threads is not None else MINE
+    if whose == THEIRS:
+        log.info("mail %s is another plan's (its conversation or its sender): left in the inbox for it",
+                 mail.message_id)
+        return
     forms = _forms(mail)
     if not forms or mail.auto_submitted:
         mailbox.leave(mail)  # not a submission: for a person to read
         return
+    every = len(forms)
+    if whose == SHARED:  # an address several plans asked, in no one plan's conversation: the token decides
+        forms = [form for form in forms if _carries_token(cycle, intake, form.content, form.filename)]
+        if not forms:
+            log.info("mail %s carries no form of this plan: left in the inbox for the other plans", mail.message_id)
+            return
     year = cycle.fiscal_year
     departments = cycle.directory.departments_of_sender(mail.sender)
     department = departments[0] if len(departments) == 1 else None
@@ -204,7 +297,9 @@ def _take_mail(cycle: Cycle, intake: Intake, mailbox, mail, report: IntakeReport
         if outcome.identity_refused:
             _tell_office(cycle, outcome, ref, mail.sender or "（送信元不明）", None)
         _report(report, outcome, MAIL)
-    mailbox.mark_taken(mail)
+    if len(forms) == every:
+        mailbox.mark_taken(mail)
+    # else: the mail's other forms are not this plan's; it stays, as it came, for the plan they belong to
 
 
 # ---------------------------------------------------------------------------------- Slack
@@ -222,6 +317,13 @@ def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeRep
     conversation (a conversation several departments share: for the one that lists the poster among
     its `submitters`). The file must also carry that department's submission token.
 
+    Several plans may ask in one conversation (a department in two plans keeps its channel). A file in
+    the thread of another plan's request is that plan's: skipped, unclaimed and unanswered. Any other
+    file of such a conversation that is not in this plan's request thread (a top-level post, a reply
+    elsewhere) is taken only when it carries a submission token of this plan; otherwise it is left, with
+    no refusal and no answer, for the other plan's run. In a conversation only this plan asked in,
+    every file is taken, refused and answered as always.
+
     Slack is read by a few threads at once (listing every conversation, then fetching files a little
     ahead of intake); claims, intake, the ledger and the answers happen in this thread, in order.
     """
@@ -234,11 +336,12 @@ def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeRep
         return report
     year = cycle.fiscal_year
     intake = intake_for(cycle, cycle.folder("answers"), SLACK)
-    taken = {a.ref for a in cycle.ledger.arrivals(year, SLACK) if a.status == "taken"}
+    known = {a.ref: a for a in cycle.ledger.arrivals(year, SLACK)}
+    others = _other_plans_threads(cycle, slack, set(conversations))
     with ThreadPoolExecutor(FETCHERS, thread_name_prefix="slack-read") as pool:
         listings = {channel: pool.submit(slack.posted_files, channel, min(ts for _, ts in asked))
                     for channel, asked in conversations.items()}
-        claimed = []
+        claimed = []  # (file, its claim, or None: to be claimed only if it carries this plan's token, who was asked)
         for channel, asked in conversations.items():
             try:
                 posted = listings[channel].result()
@@ -246,30 +349,97 @@ def collect_slack(cycle: Cycle, report: IntakeReport | None = None) -> IntakeRep
                 log.error("listing Slack conversation %s failed: %s", channel, exc)
                 report.failed.append({"file": f"Slack {channel}", "error": printable(str(exc))[:500]})
                 continue
+            departments, threads, theirs = [d for d, _ in asked], {ts for _, ts in asked}, others.get(channel)
             for posted_file in posted:
-                if posted_file.id in taken:
+                earlier = known.get(posted_file.id)
+                if earlier is not None and earlier.status == "taken":
+                    continue
+                if earlier is None and theirs is not None and posted_file.thread_ts not in threads:
+                    if posted_file.thread_ts in theirs:
+                        log.debug("Slack file %s is in another plan's request thread: left to it", posted_file.id)
+                    else:  # a conversation another plan asked in too: this plan's only with its token
+                        claimed.append((posted_file, None, departments))
                     continue
                 try:
-                    arrival = _claim(cycle, posted_file, [d for d, _ in asked])
+                    arrival = _claim(cycle, posted_file, departments)
                 except Exception as exc:  # noqa: BLE001 — one file must never stop the others
                     _failed(report, posted_file, exc)
                     continue
                 if arrival.status != "taken":
-                    claimed.append((posted_file, arrival))
+                    claimed.append((posted_file, arrival, departments))
         limit = intake.limits.max_file_bytes + 1
         fetching = deque()
-        for index, (posted_file, arrival) in enumerate(claimed):
+        for index, (posted_file, arrival, departments) in enumerate(claimed):
             while len(fetching) <= AHEAD and index + len(fetching) < len(claimed):
                 ahead = claimed[index + len(fetching)][0]
                 fetching.append(pool.submit(_fetch, slack, ahead, limit))
             fetched = fetching.popleft()
             try:
+                if arrival is None:
+                    arrival = _claim_if_ours(cycle, intake, posted_file, departments, fetched.result())
+                    if arrival is None or arrival.status == "taken":
+                        continue
                 outcome = _take_slack_file(cycle, intake, posted_file, arrival, fetched.result())
             except Exception as exc:  # noqa: BLE001 — one file must never stop the others
                 _failed(report, posted_file, exc)
                 continue
             _report(report, outcome, SLACK)
     return report
+
+
+def _other_plans_threads(cycle: Cycle, slack, mine: set[str]) -> dict[str, set[str]]:
+    """Conversation ID -> the ts of the requests other plans in this ledger sent there, for the
+    conversations this plan asked in too (a request whose thread is unknown, e.g. one claimed by a run
+    that stopped, still marks the conversation as shared)."""
+    shared: dict[str, set[str]] = {}
+    for _plan, _year, record in cycle.ledger.other_plans_requests():
+        if is_mail(record.recipient):
+            continue
+        channel, _, ts = (record.message_ref or "").partition("/")
+        if "@" in channel:
+            continue  # a mail (address/Message-ID): collect_mail's business
+        if not ts:  # not posted as a thread (an upload only, or no mark): its conversation only
+            try:
+                channel, ts = slack.channel_for(record.recipient), ""
+            except NotificationError as exc:
+                log.warning("the conversation of another plan's request to %s is unknown: %s", record.recipient, exc)
+                continue
+        if channel in mine:
+            shared.setdefault(channel, set()).update({ts} if ts else set())
+    return shared
+
+
+def _claim_if_ours(cycle: Cycle, intake: Intake, posted_file, departments: list[str],
+                   fetched: tuple[dict, bytes, str | None]) -> ArrivalRecord | None:
+    """The claim of a file from a conversation several plans asked in, made only if the file carries a
+    submission token of this plan (None: another plan's, or nobody's: left unanswered for its run)."""
+    info, data, _ = fetched
+    if not _carries_token(cycle, intake, data, str(info.get("name") or posted_file.name)):
+        log.info("Slack file %s in %s carries no submission token of this plan: left for the other plans",
+                 posted_file.id, posted_file.channel)
+        return None
+    return _claim(cycle, posted_file, departments)
+
+
+def _carries_token(cycle: Cycle, intake: Intake, data: bytes | None, name: str) -> bool:
+    """Whether a file is a form of this plan and year: it reads as a form and carries the submission token
+    of one of the plan's departments (who may submit it is still intake's decision). Read only to tell
+    whose a file is where several plans share a conversation or an address; never raises."""
+    if not data or len(data) > intake.limits.max_file_bytes:
+        return False
+    lowered = name.lower()
+    try:
+        if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
+            form = read_workbook(data, intake.limits, intake.reader, cycle.plan.measure_label)
+        elif lowered.endswith(CSV_SUFFIXES):
+            form = read_csv(data, intake.limits, cycle.plan.measure_label)
+        else:
+            return False
+    except Exception:  # noqa: BLE001 — unreadable: not shown to be this plan's
+        return False
+    token = form.token or ""
+    return bool(token.strip()) and any(cycle.signer.verify(cycle.fiscal_year, department, form.request_version, token)
+                                       for department in cycle.plan.departments_by_key)
 
 
 def _failed(report: IntakeReport, posted_file, exc: Exception) -> None:
@@ -372,7 +542,7 @@ def _answer(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | No
     if outcome.accepted:
         text = render("accepted", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, received_at=record.received_at,
-                      measure_count=len(plan.measures_of(department.key)), version=record.version,
+                      measure_count=len(measures_on_form(plan, year, department.key)), version=record.version,
                       measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
         cycle.dispatcher.notice("accepted", ref, [
             Outgoing(address, text, f"{year}/accepted/{ref}", "accepted", thread_ts=thread)])

@@ -94,7 +94,7 @@ class Cycle:
     def dispatcher(self) -> Dispatcher:
         if self.notifier is None:
             raise RuntimeError("this cycle was opened without a notifier")
-        return Dispatcher(self.ledger, self.notifier, self.fiscal_year)
+        return Dispatcher(self.ledger, self.notifier, self.fiscal_year, self.plan.id)
 
     @cached_property
     def signer(self) -> Signer:

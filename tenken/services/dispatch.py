@@ -8,6 +8,10 @@ not there. The sending deployments run one flow run at a time (concurrency limit
 without a mark is never another run still sending. (compile-and-review has no limit, see
 deployments.yaml; its notices are keyed by review round.)
 
+Each message carries an idempotency key that names its plan (`<plan id>/<year>/...`, `message_key`):
+plans sharing a Slack conversation or the office's mailbox never take each other's messages for their
+own when looking one up.
+
 Limit: Slack file uploads carry no metadata, so after a crash in exactly that window a request's
 workbook may be uploaded twice; its message is never duplicated.
 """
@@ -46,11 +50,18 @@ def to_recipient(recipient: Recipient | None, text: str, key: str, kind: str, ma
                      kind, **options) for t in targets]
 
 
+def message_key(plan_id: str, key: str) -> str:
+    """The idempotency key a message travels with (Slack metadata, the mail's Message-ID): the plan's id
+    before the cycle's own key, so that two plans' messages of the same year and department differ."""
+    return f"{plan_id}/{key}" if plan_id else key
+
+
 class Dispatcher:
-    def __init__(self, ledger: Ledger, notifier: Notifier, fiscal_year: int):
+    def __init__(self, ledger: Ledger, notifier: Notifier, fiscal_year: int, plan_id: str = ""):
         self.ledger = ledger
         self.notifier = notifier
         self.fiscal_year = fiscal_year
+        self.plan_id = plan_id
 
     def request(self, department: str, messages: Sequence[Outgoing], file_sha256: str | None = None) -> bool:
         year = self.fiscal_year
@@ -91,6 +102,7 @@ class Dispatcher:
             first_here = started.get(message.target)
             if message.in_thread and first_here is not None and first_here.ts:
                 message = replace(message, thread_ts=first_here.ts, in_thread=False)
+            message = replace(message, key=message_key(self.plan_id, message.key))
             found = self.notifier.find(message.target, message.key, thread_ts=message.thread_ts) if again else None
             receipt = found or self._send(message)
             started.setdefault(message.target, receipt)

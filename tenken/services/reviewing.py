@@ -26,7 +26,7 @@ from tenken.notify import Recipient, render
 from tenken.review_site import draft_link, link_signer
 from tenken.services.compiling import Compiled
 from tenken.services.cycle import Cycle
-from tenken.services.dispatch import Outgoing, to_recipient
+from tenken.services.dispatch import Outgoing, message_key, to_recipient
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed from a phone
 CODE_LENGTH = 8
@@ -171,7 +171,7 @@ def open_round(cycle: Cycle, compiled: Compiled, run_url: str, now: datetime | N
         known = codes.get(reviewer.name)
         if known is not None and known.sent_at is not None:
             continue
-        target, key = personal_address(reviewer), f"{year}/review-code/round-{round}/{i}"
+        target, key = personal_address(reviewer), message_key(plan.id, f"{year}/review-code/round-{round}/{i}")
         if known is not None:  # stored, then the run stopped: was it sent before the record?
             found = cycle.notifier.find(target, key)
             if found is not None:

@@ -59,7 +59,7 @@ def notify_run_problem(settings: Settings, fiscal_year: int, flow: str, run_id: 
                   run_url=run_url, crashed=crashed, error=lines[0][:500], details=lines[1:DETAIL_LINES + 1])
     key = f"{flow}/{run_id}"
     with settings.open_ledger() as ledger:
-        return Dispatcher(ledger, settings.notifier(), fiscal_year).notice(
+        return Dispatcher(ledger, settings.notifier(), fiscal_year, settings.plan_id).notice(
             FAILED, key, [Outgoing(office, text, f"{fiscal_year}/{FAILED}/{key}", FAILED)])
 
 
@@ -93,7 +93,7 @@ def notify_run_resolved(settings: Settings, fiscal_year: int, flow: str, run_nam
             return []
         text = render("run_resolved", plan=_plan_name(settings), fiscal_year=fiscal_year, flow=flow, run=run_name,
                       run_url=run_url, failures=len(open_failures))
-        dispatcher = Dispatcher(ledger, settings.notifier(), fiscal_year)
+        dispatcher = Dispatcher(ledger, settings.notifier(), fiscal_year, settings.plan_id)
         first, rest = open_failures[0], open_failures[1:]
         dispatcher.notice(RESOLVED, first, [Outgoing(office, text, f"{fiscal_year}/{RESOLVED}/{first}", RESOLVED)])
         for key in rest:  # one message for all of them; the others are recorded as resolved by it
@@ -111,5 +111,5 @@ def report_preflight(settings: Settings, checked: Preflight, on: str) -> bool:
     text = render("preflight", plan=checked.plan_name, fiscal_year=checked.fiscal_year, ok=checked.ok,
                   findings=[f"{'【要対応】' if f.severity == 'error' else '【注意】'}{f.text}" for f in checked.findings])
     with settings.open_ledger() as ledger:
-        return Dispatcher(ledger, settings.notifier(), checked.fiscal_year).notice(
+        return Dispatcher(ledger, settings.notifier(), checked.fiscal_year, settings.plan_id).notice(
             PREFLIGHT, on, [Outgoing(office, text, f"{checked.fiscal_year}/{PREFLIGHT}/{on}", PREFLIGHT)])

@@ -56,8 +56,14 @@ def city(tmp_path):
         yield cycle, slack
 
 
+PLAN = "config"  # the plan id of the fixture's folder (tmp/config): every message key starts with it
+
+
 def keys(slack, part: str) -> Counter:
-    return Counter(m.key for m in slack.messages if m.key and part in m.key)
+    """The cycle's own keys of the messages whose key contains `part` (each checked to name the plan)."""
+    found = [m.key for m in slack.messages if m.key and part in m.key]
+    assert all(k.startswith(f"{PLAN}/") for k in found), found
+    return Counter(k.removeprefix(f"{PLAN}/") for k in found)
 
 
 def test_each_department_gets_its_workbook_once_in_its_own_channel_in_the_plans_words(city):
@@ -87,7 +93,7 @@ def test_each_reminder_stage_goes_once_and_the_second_overdue_one_is_escalated(c
     assert {(s["department"], s["stage"], s["escalated"]) for s in sent} == {
         (key, "overdue_2", key == "fire") for key in DEPARTMENTS}
     [escalation] = slack.messages_to("@fire-chief")
-    assert escalation.key == f"{YEAR}/reminder/fire/overdue_2/escalation" and "消防局長" in escalation.text
+    assert escalation.key == f"{PLAN}/{YEAR}/reminder/fire/overdue_2/escalation" and "消防局長" in escalation.text
     assert keys(slack, "/reminder/") == Counter(
         [f"{YEAR}/reminder/{key}/due_today" for key in DEPARTMENTS]
         + [f"{YEAR}/reminder/{key}/overdue_2" for key in DEPARTMENTS]
