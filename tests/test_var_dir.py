@@ -71,7 +71,7 @@ def test_every_stage_command_writes_only_under_the_var_folder(places):
     tenken(var, elsewhere, "requests", "--year", YEAR, "--out", str(var / "requests"))
 
     assert refused.returncode == 2 and "承認" in refused.stderr and "公表できません" in refused.stderr
-    assert f"公表しました: {var / 'site' / YEAR}" in published
+    assert f"公表しました: {var / 'site' / 'kanagawa' / YEAR}" in published
     written = {p.name for p in var.iterdir()} - {"tenken.db-wal", "tenken.db-shm"}  # SQLite's own, while open
     assert written == {"tenken.db", "outbox", "cycles", "answers", "site", "filled", "not-a-workbook.xlsx", "report",
                        "requests", "keys"}
