@@ -93,7 +93,8 @@ def test_each_department_replied_in_its_request_thread_and_got_its_answer_there(
 
 def test_reminders_go_to_exactly_the_late_departments_at_the_right_stages(cycle):
     reminders = [m for m in cycle["slack"].messages if m.metadata and m.metadata["event_payload"]["kind"] == "reminder"]
-    keys = Counter(m.key.split("/", 2)[2] for m in reminders)
+    assert all(m.key.startswith("kanagawa/2020/reminder/") for m in reminders), "keys name the plan and year"
+    keys = Counter(m.key.split("/", 3)[3] for m in reminders)
     assert set(keys) == {
         "tourism/before_7", "tourism/before_1", "tourism/due_today", "tourism/overdue_1",
         "history-museum/before_7", "history-museum/before_1", "history-museum/due_today",

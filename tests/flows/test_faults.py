@@ -36,7 +36,10 @@ def remind(settings: Settings):
 
 
 def reminder_keys(slack) -> Counter:
-    return Counter(m.key for m in slack.messages if m.key and "/reminder/" in m.key)
+    """The cycle's own keys of the reminders sent (each message's key names the plan first: config/2024/…)."""
+    found = [m.key for m in slack.messages if m.key and "/reminder/" in m.key]
+    assert all(k.startswith("config/") for k in found), found
+    return Counter(k.removeprefix("config/") for k in found)
 
 
 def expected_keys(settings: Settings) -> set[str]:
