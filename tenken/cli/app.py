@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Callable, TypeVar
 
 import typer
 
-from tenken.core.errors import DomainError, ValidationFailed
-
 if TYPE_CHECKING:
     from tenken.ledger import Ledger
     from tenken.settings import Settings
@@ -63,6 +61,9 @@ def settings(config: Path | None = None, db: str | None = None, var: Path | None
 @contextmanager
 def existing_ledger(resolved: Settings) -> Iterator[Ledger | None]:
     """The ledger if there is one to read (a missing SQLite file is not created by reading), else None."""
+    if _missing_sqlite_file(resolved.database_url):
+        yield None
+        return
     from tenken.ledger import exists
 
     if not exists(resolved.database_url):
@@ -72,11 +73,26 @@ def existing_ledger(resolved: Settings) -> Iterator[Ledger | None]:
         yield ledger
 
 
+def _missing_sqlite_file(url: str) -> bool:
+    """Whether `url` is plainly a SQLite file that is not there, told without importing SQLAlchemy (and the
+    ledger with it) for a command that reads the ledger when there is one. Only `sqlite:///<path>` with no
+    query and no %-escape counts (the path is then exactly what SQLAlchemy reads); any other URL is for
+    tenken.ledger.exists to judge."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url or "%" in url:
+        return False
+    path = url[len(prefix):]
+    return path not in ("", ":memory:") and not Path(path).is_file()
+
+
 def domain_errors(func: F) -> F:
     """Print a domain error as the clear message it carries, exit 2, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        # Here, not at the top: `tenken --help` runs no tenken.core (its package may grow imports).
+        from tenken.core.errors import DomainError, ValidationFailed
+
         try:
             return func(*args, **kwargs)
         except ValidationFailed as exc:

@@ -12,7 +12,25 @@ built once from the Settings. Every step is safe to repeat: what it sends goes t
 Dispatcher (at most once per item), what it stores is idempotent in the ledger.
 """
 
-from tenken.services.cycle import Cycle
-from tenken.services.results import adjustments_of, assess_cycle, load_cycle, office_results
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenken.services.cycle import Cycle
+    from tenken.services.results import adjustments_of, assess_cycle, load_cycle, office_results
+
+# Re-exported lazily: a command that needs one use case (e.g. `tenken summary` with no ledger) does not
+# import the ledger, the notifiers and the workbooks through this package.
+_HOMES = {"Cycle": "cycle", "adjustments_of": "results", "assess_cycle": "results", "load_cycle": "results",
+          "office_results": "results"}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"tenken.services.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Cycle", "adjustments_of", "assess_cycle", "load_cycle", "office_results"]

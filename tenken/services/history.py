@@ -10,11 +10,14 @@ are the ones citizens read then. Years the ledger does not have fall back to pla
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from tenken.core.aggregate import rate
 from tenken.core.history import LEDGER, PLAN, History, YearRates
 from tenken.core.plan import Plan, PreviousRates, Rating
-from tenken.ledger import Ledger
+
+if TYPE_CHECKING:  # the ledger only in type hints: a command without a ledger never imports SQLAlchemy
+    from tenken.ledger import Ledger
 
 _MET = {Rating.EXCEEDED.value, Rating.ACHIEVED.value}
 _RATED = _MET | {Rating.NOT_ACHIEVED.value}

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenken.config import DEFAULT_CONFIG, load_plan, load_results, results_path
 from tenken.core.assessment import Assessment, assess
 from tenken.core.errors import DomainError
 from tenken.core.plan import Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ReportText, ResultSet
-from tenken.ledger import Ledger
+
+if TYPE_CHECKING:  # the ledger only in type hints: a command without a ledger never imports SQLAlchemy
+    from tenken.ledger import Ledger
 
 # The rating of a ledger row that withdraws the measure's adjustment: the rule's rating counts again.
 WITHDRAWN = ""
