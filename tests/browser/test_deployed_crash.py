@@ -69,7 +69,7 @@ def test_a_yearly_open_killed_mid_send_is_reported_and_its_rerun_asks_no_departm
     assert rerun.state.is_completed(), rerun.state
 
     messages = workspace.control("messages")["messages"]
-    requests = [m["key"] for m in messages if m["key"] and m["key"].startswith("2020/request/")]
+    requests = [m["key"] for m in messages if m["key"] and m["key"].startswith("kanagawa/2020/request/")]
     assert len(requests) == 34 and len(set(requests)) == 34, "every department asked, none twice"
     [resolved] = wait_until(lambda: office_told("run-resolved"), 60, "the office told it is resolved")
     assert f"/runs/flow-run/{rerun.id}" in resolved["text"]
