@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from .assessment import Assessment
@@ -141,24 +142,36 @@ def _level_dict(level: LevelSummary) -> dict:
             **_counts_dict(level)}
 
 
-def _counts(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    rated = frame[frame["status"] == "rated"]
-    if by is None:
-        table = rated["rating"].value_counts().to_frame().T
-    else:
-        table = pd.crosstab(rated[by], rated["rating"])
-    table = table.reindex(columns=list(_COUNT_COLUMNS), fill_value=0).rename(columns=_COUNT_COLUMNS)
-    table["rated"] = table.sum(axis=1)
-    return table.astype(int)
-
-
-def _entry(row: pd.Series | None) -> dict:
-    exceeded = int(row["exceeded"]) if row is not None else 0
-    achieved = int(row["achieved"]) if row is not None else 0
-    not_achieved = int(row["not_achieved"]) if row is not None else 0
+def _entry(exceeded: int, achieved: int, not_achieved: int) -> dict:
     rated = exceeded + achieved + not_achieved
     return {"rated": rated, "exceeded": exceeded, "achieved": achieved, "not_achieved": not_achieved,
             "met": exceeded + achieved, "rate": rate(exceeded + achieved, rated)}
+
+
+class _Tally:
+    """Rated measures counted by rating (◎, ○, △) in total and by the nodes of one level, with numpy:
+    the rows of the assessment's frame counted once, not a crosstab per level."""
+
+    def __init__(self, frame: pd.DataFrame):
+        rating = frame["rating"].to_numpy(dtype=object)
+        self._code = np.full(len(frame), -1, dtype=np.intp)  # index into _COUNT_COLUMNS, -1 for none
+        for k, symbol in enumerate(_COUNT_COLUMNS):
+            self._code[rating == symbol] = k
+        self._counted = (frame["status"].to_numpy(dtype=object) == "rated") & (self._code >= 0)
+        self._frame = frame
+        self.total = self._entries(np.bincount(self._code[self._counted], minlength=3))
+
+    @staticmethod
+    def _entries(counts: np.ndarray) -> dict:
+        return _entry(*(int(c) for c in counts))
+
+    def by(self, column: str, keys: list[str]) -> dict[str, dict]:
+        """The counts of each node in `keys`, whose key the measures hold in `column` (level_0 …)."""
+        keys = list(dict.fromkeys(keys))
+        node = pd.Categorical(self._frame[column].to_numpy(dtype=object)[self._counted], categories=keys).codes
+        known = node >= 0
+        counts = np.bincount(node[known] * 3 + self._code[self._counted][known], minlength=3 * len(keys))
+        return {key: self._entries(counts[3 * k:3 * k + 3]) for k, key in enumerate(keys)}
 
 
 def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> Summary:
@@ -166,33 +179,34 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
     plan, frame, year = assessment.plan, assessment.measures, assessment.fiscal_year
     if previous is None:
         previous = plan.previous_rates.get(year - 1)
-    status = frame["status"].value_counts()
-    total_counts = _counts(frame, None)
-    total = _entry(total_counts.iloc[0] if len(total_counts) else None)
-    by_top = _counts(frame, "level_0")
-    by_second = _counts(frame, "level_1") if len(plan.levels) > 1 else None
+    status = frame["status"].to_numpy(dtype=object)
+    tally = _Tally(frame)
+    total = tally.total
+    by_top = tally.by("level_0", [node.key for node in plan.tree])
+    second = [child.key for node in plan.tree for child in node.children] if len(plan.levels) > 1 else []
+    by_second = tally.by("level_1", second) if second else {}
 
     pillars = []
     for node in plan.tree:
-        entry = _entry(by_top.loc[node.key] if node.key in by_top.index else None)
         children = tuple(
             LevelSummary(key=child.key, number=child.number, title=child.title, label=child.heading,
-                         **_entry(by_second.loc[child.key] if child.key in by_second.index else None))
-            for child in (node.children if by_second is not None else ()))
+                         **by_second[child.key])
+            for child in (node.children if len(plan.levels) > 1 else ()))
         pillars.append(LevelSummary(
-            key=node.key, number=node.number, title=node.title, label=node.heading, **entry,
+            key=node.key, number=node.number, title=node.title, label=node.heading, **by_top[node.key],
             previous_rate=previous.levels.get(node.key) if previous else None,
             sub_pillars=children,
         ))
 
-    not_achieved = frame[(frame["status"] == "rated") & (frame["rating"] == Rating.NOT_ACHIEVED.value)]
-    by_cause = not_achieved["cause"].replace("", "untagged").value_counts()
+    rating = frame["rating"].to_numpy(dtype=object)
+    not_achieved = frame["cause"][(status == "rated") & (rating == Rating.NOT_ACHIEVED.value)]
+    by_cause = not_achieved.replace("", "untagged").value_counts()
     policy = plan.rating
     by_cause_labelled = {policy.cause_label(k) if k != "untagged" else "未分類": int(v)
                          for k, v in by_cause.items()}
-    external = int(not_achieved["cause"].isin(policy.external_cause_tags).sum())
+    external = int(not_achieved.isin(policy.external_cause_tags).sum())
 
-    finished = int(status.get("finished", 0))
+    finished = int((status == "finished").sum())
     return Summary(
         fiscal_year=year,
         level_labels=tuple(level.label for level in plan.levels),
@@ -201,8 +215,8 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
         measures=len(frame),
         finished_earlier=finished,
         worked_on=len(frame) - finished,
-        no_indicator=int(status.get("no_indicator", 0)),
-        missing=int(status.get("missing", 0)),
+        no_indicator=int((status == "no_indicator").sum()),
+        missing=int((status == "missing").sum()),
         **total,
         previous_rate=previous.total if previous else None,
         not_achieved_by_cause={str(k): int(v) for k, v in by_cause.items()},

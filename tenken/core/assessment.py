@@ -2,18 +2,24 @@
 
 `assess` is the one entry point: it checks everything, collects every problem (so a department
 hears about all of them at once) and returns one row per measure as a pandas DataFrame.
+
+A year of a large plan is checked column by column, every measure at once (`_Columns`); a measure
+with anything to say about it is then checked on its own (`_check_measure`), which words the problems.
+tests/core/test_vectorised.py holds the two to the same answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, compress, count, repeat
+from operator import eq, is_, is_not, itemgetter
 
 import numpy as np
 import pandas as pd
 
 from .errors import Problem, ValidationFailed
-from .plan import Measure, Part, Plan, Rating, RatingPolicy
-from .rating import numeric_codes, suggest_qualitative, is_negative
+from .plan import RATING_BY_RANK, Measure, Part, Plan, Rating, RatingPolicy, YearPlan
+from .rating import is_negative, numeric_codes, suggest_qualitative
 from .results import Adjustment, MeasureResult, ResultSet
 from .values import (
     MAX_DIGITS,
@@ -22,6 +28,8 @@ from .values import (
     hidden_characters,
     overlong_number,
     parse_value,
+    plain_numbers,
+    refused_texts,
     unusual_digits,
     visible,
 )
@@ -57,126 +65,450 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     With `allow_missing`, a measure nobody has submitted yet is not a problem: its status is
     "missing" and it stays outside the rates (a draft compiled while departments are late).
 
-    One pass over the measures collects the columns and the numeric parts; numeric parts are then
-    rated together with numpy, and final ratings and the checks that depend on them are vectorised.
+    The checks run column by column over every measure at once (`_Columns`): texts screened for
+    refused characters in one search, numbers read in one pass, numeric parts rated together with
+    numpy. A measure in which the columns find anything out of the ordinary is checked again on its
+    own by `_check_measure`, which words every problem; so the problems come in the order one pass
+    over the measures gives them, and a measure holding none is never formatted into a message.
     """
     year = results.fiscal_year
     policy = plan.rating
     problems: list[Problem] = []
-    by_key = _index_results(plan, results, problems)
-
     measures = plan.measures
-    n = len(measures)
-    qual_code = np.full(n, _UNRATED, dtype=np.int8)
-    status, targets, actuals, suggested = [""] * n, [""] * n, [""] * n, [""] * n
-    num_measure: list[int] = []
-    num_target: list[float] = []
-    num_actual: list[float] = []
-    num_lower: list[bool] = []
+    columns = _Columns(plan, year, allow_missing)
+    columns.take(results, problems)
+    retry = columns.read()
     refused_causes: set[str] = set()  # causes refused for their characters: not quoted again
+    for i in np.flatnonzero(retry).tolist():
+        columns.clear(i)
+        _check_measure(plan, year, measures[i], i, columns, allow_missing, problems, refused_causes)
 
-    for i, measure in enumerate(measures):
-        year_plan = measure.years.get(year)
-        if year_plan is None:
-            problems.append(Problem(_missing_target(plan, measure, year), measure.key, "target"))
-            status[i] = "invalid"
-            continue
-        status[i] = year_plan.status
-        result = by_key.get(measure.key)
-        unreadable = _check_characters(plan, measure, result, problems) if result is not None else set()
-        if ("cause", None) in unreadable:
-            refused_causes.add(measure.key)
-        if year_plan.status != "rated":
-            if result is not None and result.actual:
-                what = "指標が設定されていない" if year_plan.status == "no_indicator" else "取組が完了した"
-                problems.append(Problem(
-                    f"{named_measure(plan, measure)}は{wareki_year(year)}に{what}{plan.measure_label}のため、実績は入力できません。",
-                    measure.key, "actual"))
-            continue
-        parts = year_plan.parts
-        targets[i] = parts[0].target if len(parts) == 1 else _numbered([p.target for p in parts])
-        if result is None:
-            if allow_missing:
-                status[i] = "missing"
-            else:
-                problems.append(Problem(f"{named_measure(plan, measure)}の結果がありません。実績を入力してください。",
-                                        measure.key, "actual"))
-            continue
-        if result.department is not None and result.department != measure.department:
-            owner = plan.department(measure.department).name
-            problems.append(Problem(
-                f"{named_measure(plan, measure)}は{owner}の{plan.measure_label}です。"
-                f"自所属の{plan.measure_label}のみ提出してください。",
-                measure.key, "department"))
-        written_parts = result.actual
-        if len(written_parts) != len(parts):
-            problems.append(Problem(
-                f"{named_measure(plan, measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
-                measure.key, "actual"))
-            continue
-        actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
-        for p, (part, written) in enumerate(zip(parts, written_parts), 1):
-            if ("actual", p) in unreadable:
-                continue
-            if not written.strip():
-                problems.append(Problem(f"{_where(plan, measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
-            elif part.kind == "qualitative":
-                suggestion = suggest_qualitative(part.target, written, policy)
-                if suggestion is not None and not suggested[i]:
-                    suggested[i] = suggestion.value
-            else:
-                value = _numeric_actual(plan, measure, part, written, p, len(parts), policy, problems)
-                if value is not None:
-                    num_measure.append(i)
-                    num_target.append(float(part.target_quantity.value))
-                    num_actual.append(value)
-                    num_lower.append(part.direction == "lower")
-        if year_plan.has_qualitative:
-            if result.self_rating is None or result.self_rating is Rating.NO_INDICATOR:
-                problems.append(Problem(
-                    f"{named_measure(plan, measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
-                    measure.key, "self_rating"))
-            else:
-                qual_code[i] = result.self_rating.rank
-
-    rule = qual_code
-    if num_measure:
-        codes = numeric_codes(np.array(num_target), np.array(num_actual), np.array(num_lower),
-                              policy.exceeded_ratio)
-        np.minimum.at(rule, np.array(num_measure), codes)
-    rated = np.array(status, dtype=object) == "rated"
+    rule = columns.qual_code
+    num_measure, num_target, num_actual, num_lower = columns.numeric_parts()
+    if len(num_measure):
+        codes = numeric_codes(num_target, num_actual, num_lower, policy.exceeded_ratio)
+        np.minimum.at(rule, num_measure, codes)
+    status = np.array(columns.status, dtype=object)
+    rated = status == "rated"
     rule = np.where(rated & (rule != _UNRATED), rule, Rating.NO_INDICATOR.rank).astype(np.int8)
 
-    found = [by_key.get(m.key) for m in measures]
-    adjustments = [r.adjustment if r is not None else None for r in found]
+    at, adjustments = columns.at, columns.adjustments
+    adjusted = {at[j]: adjustments[j]
+                for j in np.flatnonzero(np.fromiter(map(is_not, adjustments, repeat(None)), dtype=bool,
+                                                    count=len(adjustments))).tolist()}
     final = rule.copy()
-    for i in np.flatnonzero(rated & np.array([a is not None for a in adjustments], dtype=bool)):
-        final[i] = _check_adjustment(plan, measures[i], adjustments[i], problems)
-    _check_reasons(plan, measures, found, rated, final, problems, refused_causes)
+    for i in sorted(adjusted):
+        if rated[i]:
+            final[i] = _check_adjustment(plan, measures[i], adjusted[i], problems)
+    _check_reasons(plan, columns, rated, final, problems, refused_causes)
 
-    frame = pd.DataFrame({
-        "key": [m.key for m in measures],
-        "number": [m.number for m in measures],
-        "name": [m.name for m in measures],
-        "department": [m.department for m in measures],
-        "indicator": [m.indicator for m in measures],
+    n = len(measures)
+    finished_in = [None] * n
+    for i in np.flatnonzero(status == "finished").tolist():
+        finished_in[i] = columns.year_plans[i].finished_in
+    self_rating = np.array(columns.self_ratings, dtype=object)
+    for symbol in _RATING_SYMBOLS:  # the ratings' values; "" for none
+        self_rating[self_rating == symbol] = symbol
+    self_rating[np.equal(self_rating, None)] = ""
+    cause = np.array(columns.causes, dtype=object)
+    cause[np.equal(cause, None)] = ""
+    data = {
+        "key": np.array(columns.keys, dtype=object),
+        "number": np.array(columns.numbers, dtype=np.int64),
+        "name": np.array(columns.names, dtype=object),
+        "department": columns.departments,
+        "indicator": np.array(columns.indicators, dtype=object),
         "status": status,
-        "target": targets,
-        "actual": actuals,
+        "target": columns.targets,
+        "actual": columns.actuals,
         "rule_rating": _RATING_SYMBOLS[rule + 1],
         "rating": _RATING_SYMBOLS[final + 1],
-        "suggested": suggested,
-    })
-    for depth in range(len(plan.levels)):
-        frame[f"level_{depth}"] = [m.path[depth] for m in measures]
-    frame["self_rating"] = [r.self_rating.value if r is not None and r.self_rating else "" for r in found]
-    frame["adjustment_reason"] = [a.justification if a is not None else "" for a in adjustments]
-    frame["adjusted_by"] = [a.by if a is not None else "" for a in adjustments]
-    frame["reason"] = [r.reason if r is not None else "" for r in found]
-    frame["cause"] = [(r.cause or "") if r is not None else "" for r in found]
-    frame["finished_in"] = [m.years[year].finished_in if s == "finished" else None
-                            for m, s in zip(measures, status)]
-    return problems, frame
+        "suggested": columns.suggested,
+        **{f"level_{depth}": np.array(list(map(itemgetter(depth), columns.paths)), dtype=object)
+           for depth in range(len(plan.levels))},
+        "self_rating": columns.spread(self_rating),
+        "adjustment_reason": _spread(n, list(adjusted), [a.justification for a in adjusted.values()]),
+        "adjusted_by": _spread(n, list(adjusted), [a.by for a in adjusted.values()]),
+        "reason": columns.spread(columns.reasons),
+        "cause": columns.spread(cause),
+        "finished_in": finished_in,
+    }
+    if not n:  # no measures: the dtypes pandas gives empty lists, as the frame has always had
+        data = {name: column if name in ("rule_rating", "rating") else [] for name, column in data.items()}
+    return problems, pd.DataFrame(data)
+
+
+_NO_YEAR = YearPlan(status="no_indicator")  # stands in for a year the plan lacks (status "invalid")
+_BY_RANK = tuple(RATING_BY_RANK[rank] for rank in (0, 1, 2))  # △ ○ ◎: the ratings a person can give
+
+
+def _spread(n: int, at: list[int], values) -> np.ndarray:
+    """A column of n strings: `values` at the positions `at`, "" elsewhere."""
+    column = np.full(n, "", dtype=object)
+    if len(at):
+        column[at] = values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
+    return column
+
+
+def _numbered_column(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """`_numbered` for many rows at once: each row's `count` values from `first` on, in an object
+    array; "" for a row without values."""
+    column = np.full(len(count), "", dtype=object)
+    single = count == 1
+    column[single] = values[first[single]]
+    for parts in np.unique(count[count > 1]).tolist():
+        rows = np.flatnonzero(count == parts)
+        text = "(1)" + values[first[rows]]
+        for p in range(1, parts):
+            text = text + f" ({p + 1})" + values[first[rows] + p]
+        column[rows] = text
+    return column
+
+
+def _in_plan_order(keys: list[str], wanted: list[str]) -> np.ndarray | None:
+    """Where each of `wanted` is in `keys`, when they come in the same order, each once (results
+    compiled from the ledger do: results.load_cycle sorts them); else None. One walk through both."""
+    at: list[int] = []
+    measures = iter(enumerate(keys))
+    for key in wanted:
+        for i, measure_key in measures:
+            if measure_key == key:
+                at.append(i)
+                break
+        else:
+            return None
+    return np.array(at, dtype=np.intp)
+
+
+class _Columns:
+    """What the checks give each measure, as columns over the plan's measures.
+
+    Built in two passes over the objects, the plan's measures (and their year's parts) and the
+    results, each reading every field it needs while it holds the object: the objects lie all over
+    memory, and one pass a field would fetch each of them again and again. `read` then fills the
+    columns and says which measures need `_check_measure`: a year the plan lacks, anything the
+    checks refuse, or anything the columns cannot decide without parse_value (full-width digits,
+    未把握, 以上 …). For every other measure the columns hold what `_check_measure` gives, and no
+    problem.
+    """
+
+    def __init__(self, plan: Plan, year: int, allow_missing: bool):
+        self.plan, self.allow_missing = plan, allow_missing
+        self.measures = measures = plan.measures
+        n = len(measures)
+        self.keys: list[str] = []
+        self.numbers: list[int] = []
+        self.names: list[str] = []
+        self.indicators: list[str] = []
+        self.paths: list[tuple[str, ...]] = []
+        self.year_plans: list[YearPlan] = []
+        self.status: list[str] = []
+        self.parts: list[Part] = []  # every part of the year, flat (only rated years have parts)
+        keys, numbers, names, indicators, paths = self.keys, self.numbers, self.names, self.indicators, self.paths
+        year_plans, status, flat_parts = self.year_plans, self.status, self.parts
+        departments: list[str] = []
+        part_count: list[int] = []
+        targets: list[str] = []
+        kinds: list[str] = []
+        directions: list[str] = []
+        for measure in measures:
+            keys.append(measure.key)
+            numbers.append(measure.number)
+            names.append(measure.name)
+            departments.append(measure.department)
+            indicators.append(measure.indicator)
+            paths.append(measure.path)
+            year_plan = measure.years.get(year, _NO_YEAR)
+            year_plans.append(year_plan)
+            status.append(year_plan.status)
+            parts = year_plan.parts
+            part_count.append(len(parts))
+            for part in parts:
+                flat_parts.append(part)
+                targets.append(part.target)
+                kinds.append(part.kind)
+                directions.append(part.direction)
+        self.part_count = part_count = np.array(part_count, dtype=np.intp)
+        self.departments = np.array(departments, dtype=object)
+        self.targets_of_parts = np.array(targets, dtype=object)
+        self.numeric_part = np.array(kinds, dtype=object) == "numeric"
+        self.lower_part = np.array(directions, dtype=object) == "lower"
+        self.first_part = np.cumsum(part_count) - part_count
+        self.owner = np.repeat(np.arange(n), part_count)  # of each part
+        self.targets = _numbered_column(self.targets_of_parts, self.first_part, part_count)
+        self.actuals = np.full(n, "", dtype=object)
+        self.suggested = np.full(n, "", dtype=object)
+        self.qual_code = np.full(n, _UNRATED, dtype=np.int8)
+        # numeric parts rated by the columns (measure, target, actual, lower is better) and by _check_measure
+        self._numeric = (np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
+        self.num_measure: list[int] = []
+        self.num_target: list[float] = []
+        self.num_actual: list[float] = []
+        self.num_lower: list[bool] = []
+
+    def take(self, results: ResultSet, problems: list[Problem]) -> None:
+        """The results, in one pass and in their own order: a second result for a measure, or one for no
+        measure, is a problem and left out. `at` holds each result's measure."""
+        rows = results.results
+        measure_keys: list[str] = []
+        written: list[tuple[str, ...]] = []
+        self_ratings: list[Rating | None] = []
+        reasons: list[str] = []
+        causes: list[str | None] = []
+        highlights: list[tuple[str, ...]] = []
+        adjustments: list[Adjustment | None] = []
+        submitted_by: list[str | None] = []
+        for result in rows:
+            measure_keys.append(result.measure)
+            written.append(result.actual)
+            self_ratings.append(result.self_rating)
+            reasons.append(result.reason)
+            causes.append(result.cause)
+            highlights.append(result.highlight)
+            adjustments.append(result.adjustment)
+            submitted_by.append(result.department)
+        self.written, self.self_ratings, self.reasons, self.causes = written, self_ratings, reasons, causes
+        self.highlights, self.adjustments = highlights, adjustments
+        at = _in_plan_order(self.keys, measure_keys)
+        if at is None:
+            index = dict(zip(self.keys, count()))
+            at = np.fromiter(map(index.get, measure_keys, repeat(-1)), dtype=np.intp, count=len(rows))
+        self.taken = list(rows)
+        if len(at) and (at.min() < 0 or np.bincount(at).max() > 1):
+            kept = np.zeros(len(rows), dtype=bool)
+            seen: set[str] = set()
+            for j, result in enumerate(rows):
+                if result.measure in seen:
+                    problems.append(Problem(
+                        f"{self.plan.measure_label} {result.measure} の結果が重複しています。"
+                        f"1つの{self.plan.measure_label}につき1行にしてください。",
+                        result.measure, "measure"))
+                elif at[j] < 0:
+                    problems.append(Problem(
+                        f"{self.plan.measure_label} {visible(result.measure)} は計画にありません。"
+                        f"{self.plan.measure_label}番号を確認してください。",
+                        result.measure, "measure"))
+                else:
+                    seen.add(result.measure)
+                    kept[j] = True
+            at = at[kept]
+            for name in ("taken", "written", "self_ratings", "reasons", "causes", "highlights", "adjustments"):
+                setattr(self, name, list(compress(getattr(self, name), kept)))
+            submitted_by = list(compress(submitted_by, kept))
+        self.at = at.tolist()  # each taken result's measure
+        self.submitted_by = np.array(submitted_by, dtype=object)
+        self.position = np.full(len(self.measures), -1, dtype=np.intp)  # of each measure's result in `taken`
+        self.position[at] = np.arange(len(at))
+
+    def result_of(self, i: int) -> MeasureResult | None:
+        """Measure i's result, None where none."""
+        j = self.position[i]
+        return self.taken[j] if j >= 0 else None
+
+    def spread(self, values) -> np.ndarray:
+        """A column over the measures of `values`, one per submitted result: "" where none."""
+        return _spread(len(self.measures), self.at, values)
+
+    def read(self) -> np.ndarray:
+        """Fill the columns from the results taken; the measures to check again on their own, as a mask."""
+        n = len(self.measures)
+        status, part_count = self.status, self.part_count
+        retry = np.fromiter(map(is_, self.year_plans, repeat(_NO_YEAR)), dtype=bool, count=n)
+        for i in np.flatnonzero(retry).tolist():
+            status[i] = "invalid"
+        rated = np.array(status, dtype=object) == "rated"
+
+        present = np.array(self.at, dtype=np.intp)
+        has_result = self.position >= 0
+        unsubmitted = rated & ~has_result
+        if self.allow_missing:
+            for i in np.flatnonzero(unsubmitted).tolist():
+                status[i] = "missing"
+        else:
+            retry |= unsubmitted
+        if len(present):
+            written_count = np.zeros(n, dtype=np.intp)
+            written_count[present] = np.fromiter(map(len, self.written), dtype=np.intp, count=len(present))
+            other_department = np.zeros(n, dtype=bool)
+            other_department[present] = (np.not_equal(self.submitted_by, None)
+                                         & (self.submitted_by != self.departments[present]))
+            retry[present[self._refused_characters()]] = True
+            retry |= has_result & ~rated & (written_count > 0)  # an actual for a year without targets
+            retry |= has_result & rated & (other_department | (written_count != part_count))
+        self._read_parts(rated & has_result & ~retry, retry)
+        return retry
+
+    def _refused_characters(self) -> np.ndarray:
+        """Which results hold a text `characters_problem` refuses (as a mask over `taken`)."""
+        adjustments = list(filter(None, self.adjustments))
+        one_line = chain(chain.from_iterable(self.written), filter(None, self.causes), (a.by for a in adjustments))
+        several_lines = chain(self.reasons, chain.from_iterable(self.highlights),
+                              (a.justification for a in adjustments))
+        refused_one, refused_several = refused_texts(one_line), refused_texts(several_lines, multiline=True)
+        refused = np.zeros(len(self.taken), dtype=bool)
+        if refused_one or refused_several:
+            for j, r in enumerate(self.taken):
+                adjustment = r.adjustment
+                refused[j] = (any(t in refused_one for t in r.actual) or r.cause in refused_one
+                              or r.reason in refused_several or any(t in refused_several for t in r.highlight)
+                              or (adjustment is not None and (adjustment.by in refused_one
+                                                              or adjustment.justification in refused_several)))
+        return refused
+
+    def _read_parts(self, rows: np.ndarray, retry: np.ndarray) -> None:
+        """The actuals of the measures `rows` (rated, submitted, part counts matching), part by part."""
+        plan, policy, measures = self.plan, self.plan.rating, self.measures
+        part_count, first_part = self.part_count, self.first_part
+        position = self.position
+        measure_rows = np.flatnonzero(rows)
+        written = np.array(list(chain.from_iterable(map(self.written.__getitem__, position[measure_rows].tolist()))),
+                           dtype=object)
+        selected = np.flatnonzero(rows[self.owner])  # their parts (in `self.parts`), as `written` has them
+        counts = part_count[measure_rows]
+        self.actuals[measure_rows] = _numbered_column(written, np.cumsum(counts) - counts, counts)
+
+        targets = self.targets_of_parts[selected]
+        part_owner = self.owner[selected]
+        numeric = self.numeric_part[selected]
+        blank = np.fromiter(map(len, map(str.strip, written)), dtype=np.intp, count=len(written)) == 0
+        retry[part_owner[blank]] = True
+
+        # qualitative parts: the system's suggestion, the first a measure's parts give
+        asked = np.flatnonzero(~numeric & ~blank)
+        answers: dict[str, dict[str, str]] = {}  # target -> actual -> suggestion ("" for none): asked once
+        suggestion = []
+        for target, actual in zip(targets[asked].tolist(), written[asked].tolist()):
+            by_actual = answers.setdefault(target, {})
+            if actual not in by_actual:
+                answer = suggest_qualitative(target, actual, policy)
+                by_actual[actual] = answer.value if answer is not None else ""
+            suggestion.append(by_actual[actual])
+        suggestions = np.array(suggestion, dtype=object)
+        given = suggestions != ""
+        measure_of, first = np.unique(part_owner[asked][given], return_index=True)
+        self.suggested[measure_of] = suggestions[given][first]
+
+        # a measure with a qualitative part takes the self-rating (◎ ○ △) as its rule rating
+        qualitative = np.zeros(len(measures), dtype=bool)
+        qualitative[part_owner[~numeric]] = True
+        which = np.flatnonzero(qualitative)
+        self_rating = np.array(list(map(self.self_ratings.__getitem__, position[which].tolist())), dtype=object)
+        rank = np.full(len(which), _UNRATED, dtype=np.int8)
+        for rating in _BY_RANK:
+            rank[self_rating == rating.value] = rating.rank
+        retry[which[rank == _UNRATED]] = True  # none given, or —
+        self.qual_code[which] = rank
+
+        # numeric parts: read together, each left to parse_value (and the checks) only when not plain
+        q = np.flatnonzero(numeric & ~blank)
+        q_parts = selected[q]  # in self.parts
+        q_written = written[q].tolist()
+        q_owner = part_owner[q]
+        plain, values, units = plain_numbers(q_written)
+        # a numeric part's unit is its target's (Part's validator): a plain target tells both
+        target_plain, target_values, target_units = plain_numbers(targets[q].tolist())
+        for k in np.flatnonzero(~target_plain).tolist():
+            target_part = self.parts[q_parts[k]]
+            target_values[k], target_units[k] = float(target_part.target_quantity.value), target_part.unit
+        accepted = plain & np.fromiter(map(eq, units, target_units), dtype=bool, count=len(q_written))
+        for k in np.flatnonzero(accepted & (values < 0)).tolist():
+            accepted[k] = self.parts[q_parts[k]].negative_allowed
+        scratch: list[Problem] = []
+        for k in np.flatnonzero(~accepted).tolist():  # what parse_value must read, or what the checks refuse
+            i = int(q_owner[k])
+            if retry[i]:
+                continue
+            value = _numeric_actual(plan, measures[i], self.parts[q_parts[k]], q_written[k],
+                                    int(q_parts[k] - first_part[i] + 1), int(part_count[i]), policy, scratch)
+            if scratch:
+                retry[i] = True
+                scratch.clear()
+            else:
+                values[k], accepted[k] = value, True
+        keep = np.flatnonzero(accepted & ~retry[q_owner])
+        self._numeric = (q_owner[keep], target_values[keep], values[keep], self.lower_part[q_parts[keep]])
+
+    def clear(self, i: int) -> None:
+        """Forget what `read` gave measure i, before `_check_measure` checks it on its own."""
+        self.targets[i] = self.actuals[i] = self.suggested[i] = ""
+        self.qual_code[i] = _UNRATED
+
+    def numeric_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every numeric part read: measure, target, actual (NaN for 未把握 …), lower is better."""
+        measure, target, actual, lower = self._numeric
+        return (np.concatenate([measure, np.array(self.num_measure, dtype=np.intp)]),
+                np.concatenate([target, np.array(self.num_target, dtype=float)]),
+                np.concatenate([actual, np.array(self.num_actual, dtype=float)]),
+                np.concatenate([lower, np.array(self.num_lower, dtype=bool)]))
+
+
+def _check_measure(plan: Plan, year: int, measure: Measure, i: int, columns: _Columns, allow_missing: bool,
+                   problems: list[Problem], refused_causes: set[str]) -> None:
+    """Check one measure on its own, wording every problem, and fill its place in the columns."""
+    policy = plan.rating
+    status = columns.status
+    year_plan = measure.years.get(year)
+    if year_plan is None:
+        problems.append(Problem(_missing_target(plan, measure, year), measure.key, "target"))
+        status[i] = "invalid"
+        return
+    status[i] = year_plan.status
+    result = columns.result_of(i)
+    unreadable = _check_characters(plan, measure, result, problems) if result is not None else set()
+    if ("cause", None) in unreadable:
+        refused_causes.add(measure.key)
+    if year_plan.status != "rated":
+        if result is not None and result.actual:
+            what = "指標が設定されていない" if year_plan.status == "no_indicator" else "取組が完了した"
+            problems.append(Problem(
+                f"{named_measure(plan, measure)}は{wareki_year(year)}に{what}{plan.measure_label}のため、実績は入力できません。",
+                measure.key, "actual"))
+        return
+    parts = year_plan.parts
+    columns.targets[i] = parts[0].target if len(parts) == 1 else _numbered([p.target for p in parts])
+    if result is None:
+        if allow_missing:
+            status[i] = "missing"
+        else:
+            problems.append(Problem(f"{named_measure(plan, measure)}の結果がありません。実績を入力してください。",
+                                    measure.key, "actual"))
+        return
+    if result.department is not None and result.department != measure.department:
+        owner = plan.department(measure.department).name
+        problems.append(Problem(
+            f"{named_measure(plan, measure)}は{owner}の{plan.measure_label}です。"
+            f"自所属の{plan.measure_label}のみ提出してください。",
+            measure.key, "department"))
+    written_parts = result.actual
+    if len(written_parts) != len(parts):
+        problems.append(Problem(
+            f"{named_measure(plan, measure)}の実績は{len(parts)}項目必要ですが、{len(written_parts)}項目が入力されています。",
+            measure.key, "actual"))
+        return
+    columns.actuals[i] = written_parts[0] if len(parts) == 1 else _numbered(list(written_parts))
+    for p, (part, written) in enumerate(zip(parts, written_parts), 1):
+        if ("actual", p) in unreadable:
+            continue
+        if not written.strip():
+            problems.append(Problem(f"{_where(plan, measure, p, len(parts))}の実績が未入力です。", measure.key, "actual", p))
+        elif part.kind == "qualitative":
+            suggestion = suggest_qualitative(part.target, written, policy)
+            if suggestion is not None and not columns.suggested[i]:
+                columns.suggested[i] = suggestion.value
+        else:
+            value = _numeric_actual(plan, measure, part, written, p, len(parts), policy, problems)
+            if value is not None:
+                columns.num_measure.append(i)
+                columns.num_target.append(float(part.target_quantity.value))
+                columns.num_actual.append(value)
+                columns.num_lower.append(part.direction == "lower")
+    if year_plan.has_qualitative:
+        if result.self_rating is None or result.self_rating is Rating.NO_INDICATOR:
+            problems.append(Problem(
+                f"{named_measure(plan, measure)}は定性的な指標のため、自己評価（◎・○・△）を入力してください。",
+                measure.key, "self_rating"))
+        else:
+            columns.qual_code[i] = result.self_rating.rank
 
 
 _RATING_SYMBOLS = np.array([Rating.NO_INDICATOR.value, Rating.NOT_ACHIEVED.value, Rating.ACHIEVED.value,
@@ -240,23 +572,6 @@ def characters_problem(where: str, text: str, multiline: bool = False) -> str | 
     return None
 
 
-def _index_results(plan: Plan, results: ResultSet, problems: list[Problem]) -> dict[str, MeasureResult]:
-    by_key: dict[str, MeasureResult] = {}
-    for result in results.results:
-        if result.measure in by_key:
-            problems.append(Problem(
-                f"{plan.measure_label} {result.measure} の結果が重複しています。"
-                f"1つの{plan.measure_label}につき1行にしてください。",
-                result.measure, "measure"))
-        elif result.measure not in plan.measures_by_key:
-            problems.append(Problem(
-                f"{plan.measure_label} {visible(result.measure)} は計画にありません。{plan.measure_label}番号を確認してください。",
-                result.measure, "measure"))
-        else:
-            by_key[result.measure] = result
-    return by_key
-
-
 def _numeric_actual(plan: Plan, measure: Measure, part: Part, written: str, p: int, parts: int, policy: RatingPolicy,
                     problems: list[Problem]) -> float | None:
     """The actual as a float (NaN for a negative word such as 未把握), or None after recording a problem."""
@@ -309,25 +624,27 @@ def _check_adjustment(plan: Plan, measure: Measure, adjustment: Adjustment, prob
     return adjustment.rating.rank
 
 
-def _check_reasons(plan: Plan, measures, found, rated: np.ndarray, final: np.ndarray,
-                   problems: list[Problem], refused_causes: set[str] = frozenset()) -> None:
+def _check_reasons(plan: Plan, columns: _Columns, rated: np.ndarray, final: np.ndarray, problems: list[Problem],
+                   refused_causes: set[str]) -> None:
     """△ needs a reason (an adjustment's justification counts); a cause tag must be a known one."""
-    policy = plan.rating
-    known_causes = {t.key for t in policy.cause_tags}
-    for i in np.flatnonzero(rated & (final == Rating.NOT_ACHIEVED.rank)):
-        result = found[i]
-        justification = result.adjustment.justification if result.adjustment else ""
-        if not result.reason.strip() and not justification.strip():
+    policy, measures = plan.rating, columns.measures
+    not_achieved = np.flatnonzero(rated & (final == Rating.NOT_ACHIEVED.rank))
+    for i, j in zip(not_achieved.tolist(), columns.position[not_achieved].tolist()):
+        adjustment = columns.adjustments[j]
+        justification = adjustment.justification if adjustment else ""
+        if not columns.reasons[j].strip() and not justification.strip():
             problems.append(Problem(
                 f"{named_measure(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
                 measures[i].key, "reason"))
-    for i, result in enumerate(found):
-        if (result is not None and result.cause is not None and result.cause not in known_causes
-                and measures[i].key not in refused_causes):
-            choices = "、".join(t.label for t in policy.cause_tags)
-            problems.append(Problem(
-                f"{named_measure(plan, measures[i])}の要因「{result.cause}」は選択肢にありません（{choices}）。",
-                measures[i].key, "cause"))
+    unknown = set(columns.causes) - {t.key for t in policy.cause_tags} - {None}
+    if unknown:
+        choices = "、".join(t.label for t in policy.cause_tags)
+        for i in np.flatnonzero(columns.position >= 0).tolist():
+            cause = columns.causes[columns.position[i]]
+            if cause in unknown and measures[i].key not in refused_causes:
+                problems.append(Problem(
+                    f"{named_measure(plan, measures[i])}の要因「{cause}」は選択肢にありません（{choices}）。",
+                    measures[i].key, "cause"))
 
 
 def assess(plan: Plan, results: ResultSet, allow_missing: bool = False) -> Assessment:

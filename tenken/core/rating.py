@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import Rating, RATING_BY_RANK, RatingPolicy
+from .plan import RATING_BY_RANK, Rating, RatingPolicy
 from .values import normalize, same_text
 
 NOT_ACHIEVED, ACHIEVED, EXCEEDED = 0, 1, 2

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from itertools import accumulate, compress, count, repeat
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # numpy is imported where many values are read at once: loading a plan needs none of it
+    import numpy as np
 
 _NOTE_MARKS = ("(※)", "※")
 _NUMBER = re.compile(
@@ -44,7 +50,9 @@ _FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-
            "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\ud800-\udfff")
 _HIDDEN_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}]")
 _HIDDEN_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}]")
-_UNUSUAL_DIGIT = re.compile(r"(?![0-9０-９])\d")  # \d is any Unicode decimal digit (category Nd)
+# Any Unicode decimal digit (category Nd, what \d matches) but 0-9 and ０-９, as one character class:
+# "not a non-digit, nor 0-9, nor ０-９". One class lets the regex engine scan long texts quickly.
+_UNUSUAL_DIGIT = re.compile(r"[^\D0-9０-９]")
 _CHARACTER_NAMES = {
     "\x00": "NUL", "\x09": "タブ", "\x0a": "改行", "\x0d": "改行（CR）", "\x1b": "ESC", "\x7f": "DEL",
     "\u00ad": "ソフトハイフン", "\u200b": "ゼロ幅スペース", "\u200c": "ゼロ幅非接合子", "\u200d": "ゼロ幅接合子",
@@ -130,6 +138,86 @@ def hidden_characters(text: str, multiline: bool = False) -> list[str]:
 def unusual_digits(text: str) -> list[str]:
     """Decimal digits other than 0-9 and ０-９ (Arabic-Indic ٣, Devanagari ३, mathematical 𝟑 …), each once."""
     return list(dict.fromkeys(_UNUSUAL_DIGIT.findall(text)))
+
+
+def refused_texts(texts: Iterable[str], multiline: bool = False) -> set[str]:
+    """The texts among `texts` in which `hidden_characters` or `unusual_digits` finds something.
+
+    For many texts at once (every free text of a year's results): the distinct texts are joined by a
+    space, which neither pattern matches (each matches one character), and searched once per pattern;
+    only a text where something is found costs a step of its own. Every character the hidden-character
+    patterns match is one str.isprintable() refuses, so text it accepts whole is not searched for them.
+    """
+    texts = list(dict.fromkeys(texts))
+    joined = " ".join(texts)
+    patterns = [_UNUSUAL_DIGIT]
+    if not joined.isprintable():
+        patterns.append(_HIDDEN_MULTILINE if multiline else _HIDDEN_ONE_LINE)
+    refused: set[str] = set()
+    starts: list[int] = []
+    for pattern in patterns:
+        found = pattern.search(joined)
+        while found is not None:
+            if not starts:
+                starts = list(accumulate((len(text) + 1 for text in texts), initial=0))
+            k = bisect_right(starts, found.start()) - 1
+            refused.add(texts[k])
+            found = pattern.search(joined, starts[k + 1])  # on from the next text
+    return refused
+
+
+# One written value a line. A plain number (a sign, digits with or without thousands commas, then a
+# unit of neither digits nor blanks whose last character ends no qualifier (以上 以下 超 未満), and
+# nothing NFKC or the note mark would change) is captured as (signed number, unit); any other line
+# captures nothing. For a plain number parse_value's pattern takes the same number and the whole rest
+# as the unit: there is no blank to skip and no qualifier to split off (tests/core/test_vectorised.py).
+_PLAIN_LINES = re.compile(
+    r"^(?:([+\-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)([^\d\s\u3000\u2212\uff01-\uffef※]*)"
+    r"(?<![上下超満])|.*)$",
+    re.MULTILINE)
+
+
+def plain_numbers(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Many written values at once (a year's actuals), as (plain, value, unit) over `texts`.
+
+    Where `plain` is true, `parse_value(text)` is a `Quantity` whose value is `value` as a float
+    and whose unit is `unit`: 12,345人, +1.5%, -3件. Every other text (full-width digits, 約, 以上,
+    (※), blanks, words such as 未把握, more than MAX_DIGITS characters of number) is for
+    `parse_value` itself; its `value` is NaN and its `unit` meaningless.
+    """
+    import numpy as np
+
+    distinct = dict.fromkeys(texts)
+    if 3 * len(distinct) > len(texts):
+        return _plain_numbers(texts)
+    index = dict(zip(distinct, count()))  # each distinct text read once: targets repeat a lot
+    plain, values, units = _plain_numbers(list(distinct))
+    at = np.fromiter(map(index.__getitem__, texts), dtype=np.intp, count=len(texts))
+    return plain[at], values[at], list(map(units.__getitem__, at.tolist()))
+
+
+def _plain_numbers(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    import numpy as np
+
+    total = len(texts)
+    plain = np.zeros(total, dtype=bool)
+    values = np.full(total, np.nan)
+    # split, not findall: one flat list of strings (number, unit, then "\n", for each line) rather
+    # than a tuple a line, which the garbage collector would have to visit
+    pieces = _PLAIN_LINES.split("\n".join(texts)) if total else []
+    if len(pieces) != 3 * total + 1:  # a text holding a line break: leave every text to parse_value
+        return plain, values, [None] * total
+    numbers, units = pieces[1::3], pieces[2::3]
+    matched = np.flatnonzero(np.not_equal(np.array(units, dtype=object), None))  # read as a plain number
+    written = list(filter(None, numbers))  # the numbers of those lines, in order
+    short = np.fromiter(map(len, written), dtype=np.intp, count=len(written)) <= MAX_DIGITS  # sign, commas too
+    if not short.all():
+        matched, written = matched[short], list(compress(written, short))
+    plain[matched] = True
+    values[matched] = np.fromiter(map(float, map(str.replace, written, repeat(","), repeat(""))),
+                                  dtype=float, count=len(written))
+    values[values == 0] = 0.0  # -0 is 0, as parse_value's Decimal negation makes it (float("-0") is -0.0)
+    return plain, values, units
 
 
 def describe_characters(characters: list[str], limit: int = 3) -> str:
