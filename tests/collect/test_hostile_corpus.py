@@ -540,7 +540,7 @@ def test_collecting_the_corpus_with_the_34_genuine_workbooks_accepts_them_all_an
     for record in records:
         if record.department is not None:
             kind = "accepted" if record.accepted else "rejection"
-            assert f"{YEAR}/{kind}/{record.sha256}" in sent, f"{record.file_name}: its department is answered"
+            assert f"kanagawa/{YEAR}/{kind}/{record.sha256}" in sent, f"{record.file_name}: its department is answered"
     assert_nothing_secret_in_the_ledger(var)
 
 
@@ -575,7 +575,7 @@ def test_with_two_departments_missing_exactly_those_two_get_the_due_today_remind
     assert len(outcomes) == len(done.placed), f"every entry taken in: {said(done.collect)}"
     assert done.remind.returncode == 0, said(done.remind)
     reminders = {r["key"] for r in read_outbox(done.var) if r["kind"] == "reminder"}
-    assert reminders == {f"{YEAR}/reminder/{key}/due_today" for key in LEFT_OUT}
+    assert reminders == {f"kanagawa/{YEAR}/reminder/{key}/due_today" for key in LEFT_OUT}
     assert "督促 2件" in done.remind.stdout
 
 
