@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tenken.core.aggregate import Summary
-from tenken.core.assessment import Assessment
-from tenken.core.history import History
-from tenken.report.context import build_context
-from tenken.report.opendata import annex_csv, annex_json, column_dictionary
-from tenken.report.render import render_html, render_pdf
+if TYPE_CHECKING:  # the package itself imports nothing heavy: a process that only renders PDFs
+    # (tenken.report.warm) imports tenken.report.render without pandas
+    from tenken.core.aggregate import Summary
+    from tenken.core.assessment import Assessment
+    from tenken.core.history import History
 
 
 def report_name(fiscal_year: int, draft: bool, suffix: str = ".pdf") -> str:
@@ -20,7 +21,8 @@ def report_name(fiscal_year: int, draft: bool, suffix: str = ".pdf") -> str:
 
 def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft: bool,
                  pdf_annex_limit: int | None = None, *, history: History | None = None,
-                 report_date: date | None = None) -> dict[str, Path]:
+                 report_date: date | None = None, render_pdf: Callable[[str], bytes] | None = None
+                 ) -> dict[str, Path]:
     """Write the PDF, the HTML page, the annex CSV and JSON and their column dictionary.
 
     `history` (the plan's years on record) adds the trend across the plan period when two or more
@@ -29,9 +31,18 @@ def write_report(assessment: Assessment, summary: Summary, out_dir: Path, draft:
     copy, the compile date of a draft (without either, today). See `build_context`.
 
     With `pdf_annex_limit`, a plan with more measures than that gets a PDF whose annex is a pointer
-    to the HTML page and the CSV (which always hold every measure): WeasyPrint lays out about 100
-    annex rows a second here, too slow for a review draft of tens of thousands of measures.
+    to the HTML page and the CSV (which always hold every measure): a review draft of tens of thousands
+    of measures would wait minutes for its PDF.
+
+    `render_pdf` renders the PDF from the HTML: tenken.report.render.render_pdf unless given (the
+    command line gives a process that loaded WeasyPrint meanwhile, tenken.report.warm).
     """
+    from tenken.report.context import build_context
+    from tenken.report.markup import render_html
+    from tenken.report.opendata import annex_csv, annex_json, column_dictionary
+
+    if render_pdf is None:
+        from tenken.report.render import render_pdf  # WeasyPrint: imported once there is a PDF to render
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     context = build_context(assessment, summary, draft=draft, history=history, report_date=report_date)

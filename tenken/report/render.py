@@ -8,25 +8,31 @@ The HTML page and the PDF come from the same markup. What only a screen needs (t
 wide tables and their hint) sits between <!--screen--> and <!--/screen--> in the templates, and
 render_pdf drops it, so the PDF and its tag tree stay the report's own; screen styles sit in
 @media screen, which WeasyPrint (print media) skips.
+
+Speed (issue 14): WeasyPrint builds a few hundred thousand objects for a long annex, and Python's cyclic
+garbage collector kept walking them all (a third of the time); it is paused while WeasyPrint works.
+pydyf rebuilt the list of every page reference for each tagged element (quadratic: a fifth of a
+3,000-measure report); the list is kept until a page is added. An annex larger than one chunk
+(parallel.ROWS_PER_CHUNK measures) is laid out by several processes and assembled into one PDF
+(tenken/report/parallel.py).
 """
 
 from __future__ import annotations
 
+import gc
 import mimetypes
-import re
-from functools import lru_cache
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+import pydyf
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from tenken.resources import REPORT_TEMPLATES
+from tenken.report.markup import BASE_URL, TEMPLATES, environment, print_markup, render_html  # noqa: F401 (theirs)
 
-TEMPLATES = REPORT_TEMPLATES
 PDF_VARIANT = "pdf/ua-1"
-SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.DOTALL)
 
 
 class FetchRefused(ValueError):
@@ -57,30 +63,59 @@ class AssetFetcher(URLFetcher):
         return URLFetcherResponse(path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
-@lru_cache(maxsize=None)
-def environment(templates: Path = TEMPLATES) -> Environment:
-    return Environment(
-        loader=FileSystemLoader(templates),
-        autoescape=True,  # every template, whatever its name: all text is data until proven markup
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while WeasyPrint works: its boxes live until the PDF is written
+    anyway. Let what was built go before the block ends: the collector then finds only what cycles
+    hold, instead of walking every object of the render once more."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def render_html(context: dict) -> str:
-    return environment().get_template("report.html").render(context)
+class _PageReferences:
+    """pydyf.PDF.page_references, kept until a page is added: WeasyPrint's tagging reads it once per
+    structure element, and pydyf rebuilt the whole tuple at every read (pages × elements)."""
+
+    def __get__(self, pdf: pydyf.PDF, owner: type | None = None) -> tuple[bytes, ...]:
+        kids = pdf.pages["Kids"]
+        cached = pdf.__dict__.get("_tenken_page_references")
+        if cached is None or cached[0] != len(kids):
+            cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+            pdf.__dict__["_tenken_page_references"] = cached
+        return cached[1]
 
 
-def print_markup(html: str) -> str:
-    """The report HTML without its screen-only markup. Text is autoescaped, so a department's free text
-    can never open or close such a stretch."""
-    return SCREEN_ONLY.sub("", html)
+if isinstance(pydyf.PDF.__dict__.get("page_references"), property):
+    pydyf.PDF.page_references = _PageReferences()
 
 
-def render_pdf(html: str, fetcher: AssetFetcher | None = None) -> bytes:
-    """A tagged PDF (PDF/UA-1) of the report HTML; metadata and dates come from its <head>."""
-    document = HTML(string=print_markup(html), base_url=TEMPLATES.as_uri() + "/",
-                    url_fetcher=fetcher or AssetFetcher())
-    return document.write_pdf(pdf_variant=PDF_VARIANT)
+def write_pdf(markup: str, fetcher: AssetFetcher | None = None) -> bytes:
+    """One WeasyPrint pass over print markup (see print_markup)."""
+    with collector_paused():
+        return _one_pass(markup, fetcher)
+
+
+def _one_pass(markup: str, fetcher: AssetFetcher | None) -> bytes:
+    return HTML(string=markup, base_url=BASE_URL, url_fetcher=fetcher or AssetFetcher()).write_pdf(
+        pdf_variant=PDF_VARIANT)
+
+
+def render_pdf(html: str, fetcher: AssetFetcher | None = None, workers: int | None = None) -> bytes:
+    """A tagged PDF (PDF/UA-1) of the report HTML; metadata and dates come from its <head>.
+
+    An annex of more than one chunk is rendered by up to `workers` processes (default: the usable CPUs)
+    and assembled into one PDF, the same bytes whatever the number of processes. With a `fetcher` of
+    the caller's, the PDF is rendered in this process in one pass, so that the fetcher sees every URL."""
+    markup = print_markup(html)
+    if fetcher is None:
+        from tenken.report import parallel  # only large reports need it
+
+        chunks = parallel.split(markup)
+        if chunks is not None:
+            return parallel.render_chunks(chunks, workers=workers)
+    return write_pdf(markup, fetcher)

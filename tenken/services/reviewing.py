@@ -274,7 +274,7 @@ def remind_reviewers(cycle: Cycle, run_url: str | None = None, now: datetime | N
         return []
     codes = {c.reviewer: c for c in cycle.ledger.review_codes(year, round)}
     started = min((c.issued_at for c in codes.values()), default=now)
-    from tenken.report import report_name  # the report package loads WeasyPrint: only where a link is made
+    from tenken.report import report_name
 
     draft_url = draft_link(review.site_url, link_signer(cycle.settings), cycle.plan.id, year, round,
                            report_name(year, draft=True), state.expires_at or now)

@@ -1,0 +1,148 @@
+"""The PDF rendered in a process that loaded WeasyPrint while this one prepared the report.
+
+A command that writes one report (`tenken report`) spends about a third of its time importing and loading
+before any work: pandas for the ratings, WeasyPrint and its fonts for the PDF. Neither needs the other, so
+`PdfProcess.start()` forks, first thing, a process that imports WeasyPrint while this one imports pandas,
+reads the plan and the results and builds the HTML; the PDF is then rendered there and its bytes sent
+back. The PDF is render_pdf's, byte for byte. (Laying out a line in the report's fonts ahead, to warm
+fontconfig and Pango, cost more than it saved: measured 2.05 s against 1.91 s for the whole command.)
+
+Where forking is not safe (another thread runs, the platform does not fork), or if the process is gone,
+render_pdf runs in this process as before. A report large enough to be rendered in chunks
+(tenken/report/parallel.py) is rendered here too: its worker processes are this process's to start.
+A render that fails there is rendered again here, so the error raised is this process's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.connection import Connection
+
+LOGGER = logging.getLogger(__name__)
+
+class Warnings(logging.Handler):
+    """What WeasyPrint warns of in another process, kept to be logged in this one (as a render here would
+    log it) with the result it goes with."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+    def take(self) -> list[tuple[str, int, str]]:
+        records, self.records = self.records, []
+        return records
+
+    @classmethod
+    def on_weasyprint(cls) -> Warnings:
+        """This process's WeasyPrint warnings, kept here only (handlers inherited by a fork would log twice)."""
+        handler = cls()
+        weasyprint = logging.getLogger("weasyprint")
+        weasyprint.handlers, weasyprint.propagate = [handler], False
+        return handler
+
+
+def replay(records: list[tuple[str, int, str]]) -> None:
+    for name, level, text in records:
+        logging.getLogger(name).log(level, "%s", text)
+
+
+def render_here(html: str) -> bytes:
+    from tenken.report.render import render_pdf
+
+    return render_pdf(html)
+
+
+class PdfProcess:
+    """A process that renders report PDFs, started before the report is prepared (see the module)."""
+
+    def __init__(self, process, connection: Connection) -> None:
+        self.process = process
+        self.connection: Connection | None = connection
+
+    @classmethod
+    def start(cls) -> PdfProcess | None:
+        """The process, started now; None where forking is not safe (then render here)."""
+        if "fork" not in get_all_start_methods() or threading.active_count() != 1:
+            return None
+        context = get_context("fork")
+        here, there = context.Pipe()
+        process = context.Process(target=_serve, args=(there,), daemon=True, name="tenken-report-pdf")
+        try:
+            process.start()
+        except OSError as error:
+            LOGGER.warning("the PDF is rendered in this process: no process to render it in (%s)", error)
+            here.close()
+            there.close()
+            return None
+        there.close()
+        return cls(process, here)
+
+    def render_pdf(self, html: str) -> bytes:
+        """render_pdf(html), in the process when it is there for it."""
+        if self.connection is None:
+            return render_here(html)
+        try:
+            self.connection.send(html)
+            kind, value, warnings = self.connection.recv()
+        except (EOFError, OSError) as error:
+            LOGGER.warning("the PDF is rendered in this process: the process for it is gone (%r)", error)
+            self.close()
+            return render_here(html)
+        replay(warnings)
+        if kind == "pdf":
+            return value
+        if kind == "failed":
+            LOGGER.warning("rendering the PDF in its process failed; rendering it here:\n%s", value)
+        return render_here(html)  # "chunks": a report for processes of this process's own
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.send(None)
+            except OSError:
+                pass
+            self.connection.close()
+            self.connection = None
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def __enter__(self) -> PdfProcess:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _serve(connection: Connection) -> None:
+    """Load WeasyPrint, then render each report HTML sent, until told to stop (None)."""
+    import traceback
+
+    warnings = Warnings.on_weasyprint()
+    try:
+        from tenken.report import parallel
+        from tenken.report.markup import print_markup
+        from tenken.report.render import render_pdf
+
+        while (html := connection.recv()) is not None:
+            if parallel.split(print_markup(html)) is not None:
+                connection.send(("chunks", None, warnings.take()))
+                continue
+            try:
+                pdf = render_pdf(html)
+            except Exception:  # noqa: BLE001 — rendered again by the caller, whose error it then is
+                connection.send(("failed", traceback.format_exc(), warnings.take()))
+            else:
+                connection.send(("pdf", pdf, warnings.take()))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass  # the command ended (or was interrupted): nothing is waiting for this process
+    except Exception:  # noqa: BLE001 — WeasyPrint would not load: the caller renders, and meets the error itself
+        pass
+    finally:
+        connection.close()
