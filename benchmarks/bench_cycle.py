@@ -3,7 +3,8 @@
 Runs the real flows on a temporary Prefect server, messages to the outbox, ledger in SQLite:
 open-cycle, collect-and-remind (intake of every department's filled workbook), compile-and-review
 up to the pause (goal: <= 60 s), then approval and publication. Prints each stage's wall time and
-its tasks' own times; what is left is Prefect's overhead.
+its tasks' own times; what is left is Prefect's overhead. bench_flows.py measures the two stages whose
+cost grows with the plan (open-cycle, collect-and-remind) several times, each beside its anchor.
 
 Usage: .venv/bin/python benchmarks/bench_cycle.py [--measures N] [--departments N]
 """

@@ -110,11 +110,34 @@ class Intake:
         self.adjustments = dict(adjustments or {})
         self.index = PlanIndex(plan, fiscal_year)
         self.signer = signer
+        self._recorded: dict[str, set[str | None]] | None = None  # remember_recorded: SHA-256 -> departments
+
+    def remember_recorded(self) -> None:
+        """Read once which bytes the cycle holds (a run about to take in many files): a file whose bytes are
+        not among them is read and stored without looking for an earlier record first. Storing still finds
+        one (store_submission), should another run have recorded the same bytes meanwhile."""
+        recorded: dict[str, set[str | None]] = {}
+        for sha256, department in self.ledger.submitted_digests(self.fiscal_year):
+            recorded.setdefault(sha256, set()).add(department)
+        self._recorded = recorded
+
+    def _earlier(self, sha256: str, sender: str | None) -> SubmissionRecord | None:
+        """The record of these bytes received before (from the sender, when senders are required)."""
+        lookup = self._lookup(sender)
+        if self._recorded is not None:
+            known = self._recorded.get(sha256, ())
+            if not known or (lookup is not ANY_DEPARTMENT and lookup not in known):
+                return None
+        return self.ledger.find_submission(self.fiscal_year, sha256, lookup)
+
 
     def run(self, paths: Iterable[Path], sender: str | None = None,
             on_file: Callable[[IntakeOutcome], None] | None = None, origin: Origin | None = None) -> list[IntakeOutcome]:
         outcomes = []
-        for path in collect_paths(paths):
+        paths = collect_paths(paths)
+        if len(paths) > 1 and self._recorded is None:
+            self.remember_recorded()  # one read for the whole run, not a look-up per file
+        for path in paths:
             outcome = self.submit_file(path, sender=sender, origin=origin)
             outcomes.append(outcome)
             if on_file is not None:
@@ -160,10 +183,10 @@ class Intake:
                        origin: Origin | None) -> IntakeOutcome:
         """Record the refusal of something that is not a regular file; nothing of it is read or kept."""
         fingerprint = hashlib.sha256(f"{kind}\0{path.name}".encode("utf-8", "surrogateescape")).hexdigest()
-        earlier = self.ledger.find_submission(self.fiscal_year, fingerprint, self._lookup(sender))
+        earlier = self._earlier(fingerprint, sender)
         if earlier is not None:
             return self._answer(path, None, earlier)
-        record = self.ledger.store_submission(NewSubmission(
+        record = self._store_new(NewSubmission(
             fiscal_year=self.fiscal_year, sha256=fingerprint, size=0, content=None, file_name=self._name(path),
             source=self._name(path), channel=self.channel, file_format="", department=sender, accepted=False,
             results=(), problems=(CellProblem(message),), sender=sender, origin=origin))
@@ -233,17 +256,23 @@ class Intake:
 
     def _store(self, path: Path, data: bytes | None, sha256: str, size: int, sender: str | None,
                source: str | None = None, origin: Origin | None = None, no_sender: str = NO_SENDER) -> IntakeOutcome:
-        earlier = self.ledger.find_submission(self.fiscal_year, sha256, self._lookup(sender))
+        earlier = self._earlier(sha256, sender)
         if earlier is not None:
             return self._answer(path, data, earlier)
         file_format, reading = self._read(data, size, path.name, sender, no_sender)
-        record = self.ledger.store_submission(NewSubmission(
+        record = self._store_new(NewSubmission(
             fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=self._name(path),
             source=printable(source or str(path.absolute())), channel=self.channel, file_format=file_format,
             department=reading.department, accepted=reading.accepted, results=reading.results,
             problems=tuple(reading.problems),
             sender=sender, origin=origin))
         return self._answer(path, data, record)
+
+    def _store_new(self, new: NewSubmission) -> SubmissionRecord:
+        record = self.ledger.store_submission(new)
+        if self._recorded is not None:
+            self._recorded.setdefault(record.sha256, set()).add(record.department)
+        return record
 
     def _answer(self, path: Path, data: bytes | None, record: SubmissionRecord) -> IntakeOutcome:
         department = self.plan.departments_by_key.get(record.department or "")

@@ -57,6 +57,11 @@ def render_here(html: str) -> bytes:
     return render_pdf(html)
 
 
+def fork_is_safe() -> bool:
+    """This process may fork: the platform forks, and no other thread may hold a lock the child would need."""
+    return "fork" in get_all_start_methods() and threading.active_count() == 1
+
+
 class PdfProcess:
     """A process that renders report PDFs, started before the report is prepared (see the module)."""
 
@@ -67,7 +72,7 @@ class PdfProcess:
     @classmethod
     def start(cls) -> PdfProcess | None:
         """The process, started now; None where forking is not safe (then render here)."""
-        if "fork" not in get_all_start_methods() or threading.active_count() != 1:
+        if not fork_is_safe():
             return None
         context = get_context("fork")
         here, there = context.Pipe()

@@ -11,7 +11,9 @@ import stat
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tenken.core.errors import DomainError
@@ -70,6 +72,9 @@ def collect(cycle: Cycle) -> IntakeReport:
     return report
 
 
+INBOX_CHUNK = 100  # inbox files taken in before their arrivals are marked and their answers sent together
+
+
 def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     """Take in every entry of the inbox, move it to received/, and answer its sender (once).
 
@@ -78,6 +83,11 @@ def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     own: whatever one file does (or whatever fails while taking it in), the others are taken in and
     answered; a file that could not be taken in stays in the inbox, is reported in `failed` and is
     tried again by the next run.
+
+    Files go INBOX_CHUNK at a time: each is stored in its own transaction, then the chunk's deliveries
+    are marked taken in one transaction and its answers claimed in one (Dispatcher.notices_claimed); each
+    answer is marked sent as soon as it is, and each file leaves the inbox only once its answer went out.
+    The delivery records and which bytes the cycle holds are read once per run, not once per file.
     """
     inbox, received = cycle.folder("inbox"), cycle.folder("received")
     report = report if report is not None else IntakeReport()
@@ -85,27 +95,127 @@ def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     if not entries:
         return report
     intake = intake_for(cycle, cycle.folder("answers"), INBOX)
-    for path in entries:
+    intake.remember_recorded()
+    deliveries = _Deliveries.read(cycle)
+    for start in range(0, len(entries), INBOX_CHUNK):
+        _take_in_chunk(cycle, intake, deliveries, entries[start:start + INBOX_CHUNK], received, report)
+    return report
+
+
+def _take_in_chunk(cycle: Cycle, intake: Intake, deliveries: _Deliveries, paths: list[Path], received: Path,
+                   report: IntakeReport) -> None:
+    year = cycle.fiscal_year
+    taken: list[tuple[Path, ArrivalRecord | None, IntakeOutcome]] = []
+    for path in paths:
         try:
-            delivered = _delivery(cycle, path)
+            delivered = deliveries.of(path)
             sender = delivered.department if delivered else None
             origin = delivered.origin if delivered else Origin(channel=INBOX)
             outcome = intake.submit_file(path, sender=sender, origin=origin)
-            if delivered is not None:
-                cycle.ledger.mark_arrival_taken(cycle.fiscal_year, INBOX, delivered.ref, outcome.record.id)
-            # Answered before it leaves the inbox: if the answer cannot go out now, the next run finds
-            # the file again, recognises it (same bytes) and answers it then; nothing is sent twice.
-            _answer(cycle, outcome)
-            if outcome.identity_refused:
-                _tell_office(cycle, outcome, f"inbox-{outcome.record.id}",
-                             delivered.origin.user if delivered else "受信フォルダ（送信者の記録なし）", None)
-            shutil.move(str(path), str(received / f"{outcome.record.sha256[:12]}-{stored_name(path.name)}"))
         except Exception as exc:  # noqa: BLE001 — one file must never stop the others
-            log.exception("taking in %r failed; it stays in the inbox for the next run", path.name)
-            report.failed.append({"file": shown_name(path.name), "error": printable(str(exc))[:500]})
+            _inbox_failed(report, path, exc)
             continue
-        _report(report, outcome)
-    return report
+        if delivered is not None:
+            deliveries.taken(delivered)  # the next copy of the same bytes is the next delivery
+        taken.append((path, delivered, outcome))
+    marks = [(delivered.ref, outcome.record.id) for _, delivered, outcome in taken if delivered is not None]
+    try:
+        cycle.ledger.mark_arrivals_taken(year, INBOX, marks)
+    except Exception:  # noqa: BLE001 — then each on its own, so that one file's failure stays its own
+        log.warning("marking %d inbox deliveries taken at once failed; marking each", len(marks), exc_info=True)
+        kept = []
+        for path, delivered, outcome in taken:
+            try:
+                if delivered is not None:
+                    cycle.ledger.mark_arrival_taken(year, INBOX, delivered.ref, outcome.record.id)
+            except Exception as exc:  # noqa: BLE001
+                _inbox_failed(report, path, exc)
+                continue
+            kept.append((path, delivered, outcome))
+        taken = kept
+    # The chunk's answers claimed in one transaction, each then sent by _answer (which finds its claim made).
+    with _answers_claimed(cycle, [target for _, _, outcome in taken
+                                  if (target := _claimable_answer(cycle, outcome)) is not None]):
+        for path, delivered, outcome in taken:
+            _finish_inbox_file(cycle, path, delivered, outcome, received, report)
+
+
+def _claimable_answer(cycle: Cycle, outcome: IntakeOutcome) -> tuple[str, str, str, str | None] | None:
+    """_answer_target, or None when it fails: that file's answer then fails on its own (_finish_inbox_file),
+    not the chunk's."""
+    try:
+        return _answer_target(cycle, outcome)
+    except Exception:  # noqa: BLE001 — one file must never stop the others
+        return None
+
+
+def _answers_claimed(cycle: Cycle, targets: list[tuple[str, str, str, str | None]]):
+    """The answers to many files claimed ahead, in one transaction (Dispatcher.notices_claimed)."""
+    if not targets or cycle.notifier is None:
+        return nullcontext()
+    return cycle.dispatcher.notices_claimed([(kind, ref, address) for kind, ref, address, _ in targets])
+
+
+def _finish_inbox_file(cycle: Cycle, path: Path, delivered: ArrivalRecord | None, outcome: IntakeOutcome,
+                       received: Path, report: IntakeReport) -> None:
+    """Answer a file taken in, tell the office of a refusal for its sender, move it out of the inbox."""
+    try:
+        # Answered before it leaves the inbox: if the answer cannot go out now, the next run finds the
+        # file again, recognises it (same bytes) and answers it then; nothing is sent twice.
+        _answer(cycle, outcome)
+        if outcome.identity_refused:
+            _tell_office(cycle, outcome, f"inbox-{outcome.record.id}",
+                         delivered.origin.user if delivered else "受信フォルダ（送信者の記録なし）", None)
+        shutil.move(str(path), str(received / f"{outcome.record.sha256[:12]}-{stored_name(path.name)}"))
+    except Exception as exc:  # noqa: BLE001 — one file must never stop the others
+        _inbox_failed(report, path, exc)
+        return
+    _report(report, outcome)
+
+
+def _inbox_failed(report: IntakeReport, path: Path, exc: Exception) -> None:
+    log.error("taking in %r failed; it stays in the inbox for the next run", path.name, exc_info=exc)
+    report.failed.append({"file": shown_name(path.name), "error": printable(str(exc))[:500]})
+
+
+@dataclass
+class _Deliveries:
+    """The inbox's delivery records, read once per run (ledger.inbox_arrival, without a query per file):
+    by the SHA-256 of the bytes delivered, oldest first, with the deliveries this run took in marked taken."""
+
+    cycle: Cycle
+    by_digest: dict[str, list[ArrivalRecord]]
+    mine: dict[str, ArrivalRecord] = field(default_factory=dict)  # ref -> as taken by this run
+
+    @classmethod
+    def read(cls, cycle: Cycle) -> _Deliveries:
+        by_digest: dict[str, list[ArrivalRecord]] = {}
+        for arrival in cycle.ledger.arrivals(cycle.fiscal_year, INBOX):
+            digest, sep, _ = arrival.ref.partition(":")
+            if sep:
+                by_digest.setdefault(digest, []).append(arrival)
+        return cls(cycle, by_digest)
+
+    def of(self, path: Path) -> ArrivalRecord | None:
+        """The delivery record of an inbox file (by its bytes), if whoever put it there made one: what
+        ledger.inbox_arrival says of them. When the records read at the start hold no delivery of these
+        bytes waiting to be taken in, they are read again: one may have been recorded since."""
+        digest = _regular_file_sha256(path)
+        if digest is None:
+            return None
+        pick = self.cycle.ledger.pick_inbox_arrival
+        found = pick(self.by_digest.get(digest, []))
+        if found is None or found.status == "taken":
+            fresh = self.cycle.ledger.inbox_arrivals(self.cycle.fiscal_year, INBOX, digest)
+            self.by_digest[digest] = [self.mine.get(a.ref, a) for a in fresh]
+            found = pick(self.by_digest[digest])
+        return found
+
+    def taken(self, arrival: ArrivalRecord) -> None:
+        """The delivery is being taken in: from now on it counts as taken (and the latest taken)."""
+        digest = arrival.ref.partition(":")[0]
+        self.mine[arrival.ref] = replace(arrival, status="taken", taken_at=datetime.now(UTC))
+        self.by_digest[digest] = [self.mine.get(a.ref, a) for a in self.by_digest.get(digest, [])]
 
 
 def _report(report: IntakeReport, outcome: IntakeOutcome, via: str = INBOX) -> None:
@@ -113,12 +223,6 @@ def _report(report: IntakeReport, outcome: IntakeOutcome, via: str = INBOX) -> N
     entry = {"file": outcome.shown, "department": record.department, "version": record.version, "via": via,
              "problems": [p.message for p in record.problems]}
     (report.accepted if outcome.accepted else report.rejected).append(entry)
-
-
-def _delivery(cycle: Cycle, path: Path) -> ArrivalRecord | None:
-    """The delivery record of an inbox file (by its bytes), if whoever put it there made one."""
-    digest = _regular_file_sha256(path)
-    return cycle.ledger.inbox_arrival(cycle.fiscal_year, INBOX, digest) if digest else None
 
 
 def _regular_file_sha256(path: Path) -> str | None:
@@ -529,31 +633,46 @@ def _answer(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | No
             ref: str | None = None) -> None:
     """A receipt or the problems (once per file): in the thread the file was posted in, or else to the
     department the file counts for."""
-    plan, year, record = cycle.plan, cycle.fiscal_year, outcome.record
-    department = plan.departments_by_key.get(record.department or "")
+    message = _answer_message(cycle, outcome, reply_to, ref)
+    if message is not None:
+        cycle.dispatcher.notice(*message)
+
+
+def _answer_target(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | None = None,
+                   ref: str | None = None) -> tuple[str, str, str, str | None] | None:
+    """Which notice answers a file and where: (kind, key, address, thread); None when nobody is to be told."""
+    department = cycle.plan.departments_by_key.get(outcome.record.department or "")
     if reply_to is not None:
         address, thread = reply_to
     else:
         address, thread = (cycle.directory.department(department.key).address if department else None), None
     if address is None:
-        return  # unidentified sender: the letter waits in answers/ for the office
-    ref = ref or record.sha256
+        return None  # unidentified sender: the letter waits in answers/ for the office
+    return "accepted" if outcome.accepted else "rejection", ref or outcome.record.sha256, address, thread
+
+
+def _answer_message(cycle: Cycle, outcome: IntakeOutcome, reply_to: tuple[str, str] | None = None,
+                    ref: str | None = None) -> tuple[str, str, list[Outgoing]] | None:
+    """The notice (kind, key, messages) that answers a file (see _answer); None when nobody is to be told."""
+    target = _answer_target(cycle, outcome, reply_to, ref)
+    if target is None:
+        return None
+    _, ref, address, thread = target
+    plan, year, record = cycle.plan, cycle.fiscal_year, outcome.record
+    department = plan.departments_by_key.get(record.department or "")
     name = department.name if department else None
     if outcome.accepted:
         text = render("accepted", plan=plan.name, fiscal_year=year, department=name,
                       filename=outcome.shown, received_at=record.received_at,
                       measure_count=len(measures_on_form(plan, year, department.key)), version=record.version,
                       measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
-        cycle.dispatcher.notice("accepted", ref, [
-            Outgoing(address, text, f"{year}/accepted/{ref}", "accepted", thread_ts=thread)])
-    else:
-        text = render("rejection", plan=plan.name, fiscal_year=year, department=name,
-                      filename=outcome.shown, problems=list(record.problems), deadline=cycle.deadline,
-                      marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
-                      measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
-        cycle.dispatcher.notice("rejection", ref, [Outgoing(
-            address, text, f"{year}/rejection/{ref}", "rejection", outcome.marked_copy, title="確認結果",
-            thread_ts=thread)])
+        return "accepted", ref, [Outgoing(address, text, f"{year}/accepted/{ref}", "accepted", thread_ts=thread)]
+    text = render("rejection", plan=plan.name, fiscal_year=year, department=name,
+                  filename=outcome.shown, problems=list(record.problems), deadline=cycle.deadline,
+                  marked_copy=outcome.marked_copy.name if outcome.marked_copy else None,
+                  measure_label=plan.measure_label, again=record.duplicate, by_mail=is_mail(address))
+    return "rejection", ref, [Outgoing(address, text, f"{year}/rejection/{ref}", "rejection", outcome.marked_copy,
+                                       title="確認結果", thread_ts=thread)]
 
 
 def record_delivery(cycle: Cycle, path: Path, department: str, delivered_by: str,

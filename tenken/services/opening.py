@@ -90,7 +90,7 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
     """Send each department its request (once): a message that starts the thread the department answers
     in, and its workbook in that thread. Returns the departments sent to by this call."""
     plan, year = cycle.plan, cycle.fiscal_year
-    sent = []
+    wanted = []  # claimed a chunk at a time, each marked sent as soon as it is (Dispatcher.requests)
     for key, path in workbooks.items():
         department = plan.department(key)
         text = render("request", plan=plan.name, fiscal_year=year, department=department.name,
@@ -109,6 +109,6 @@ def send_requests(cycle: Cycle, workbooks: dict[str, str]) -> list[str]:
                          Outgoing(target, f"{department.name} の依頼ファイル（記入様式）です。",
                                   f"{year}/request/{key}/workbook", "request_file", Path(path),
                                   title=f"{department.name} 点検調書", in_thread=True)]
-        if messages and cycle.dispatcher.request(key, messages, sha256_file(Path(path))):
-            sent.append(key)
-    return sent
+        if messages:
+            wanted.append((key, messages, sha256_file(Path(path))))
+    return cycle.dispatcher.requests(wanted)

@@ -30,9 +30,10 @@ def _request_link(cycle: Cycle, message_ref: str | None) -> str | None:
 
 
 def send_reminders(cycle: Cycle, today: date) -> list[dict]:
-    """For each department still missing, the reminder due today (once per stage)."""
+    """For each department still missing, the reminder due today (once per stage). The reminders are claimed
+    a chunk at a time and each marked sent as soon as it is (Dispatcher.reminders)."""
     plan, year = cycle.plan, cycle.fiscal_year
-    sent = []
+    wanted = []
     # Only stages recorded as sent count: a stage claimed by a run that crashed is due again,
     # and the dispatcher finds out whether its message went out before sending anything.
     already: dict[str, set[str]] = {}
@@ -55,6 +56,8 @@ def send_reminders(cycle: Cycle, today: date) -> list[dict]:
         if contact is not None:
             messages += to_recipient(contact, text, f"{year}/reminder/{key}/{stage.name}/escalation", "reminder",
                                      mail_text)
-        if messages and cycle.dispatcher.reminder(key, stage.name, contact is not None, messages):
-            sent.append({"department": key, "stage": stage.name, "escalated": contact is not None})
-    return sent
+        if messages:
+            wanted.append((key, stage.name, contact is not None, messages))
+    sent = set(cycle.dispatcher.reminders(wanted))
+    return [{"department": key, "stage": stage, "escalated": escalated}
+            for key, stage, escalated, _ in wanted if (key, stage) in sent]

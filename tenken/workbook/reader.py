@@ -224,9 +224,12 @@ def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DE
     positions = [(column.id, column.letter, column_index_from_string(column.letter)) for column in COLUMNS]
     for number in range(FIRST_ROW, len(rows) + 1):
         cells = {}
+        values = rows[number - 1]
         for column_id, letter, index in positions:
             ref = f"{letter}{number}"
-            text = _text(rows, number, index, INPUT_SHEET, limits)
+            text = cell_text(values[index - 1]) if index <= len(values) else ""  # _text, without a call per cell
+            if len(text) > limits.max_cell_chars:
+                _text(rows, number, index, INPUT_SHEET, limits)  # refused, naming the cell
             formula = sheet_formulas.get(ref)
             cells[column_id] = FormCell(ref, formula if formula is not None else text, formula is not None)
         form_rows.append(FormRow(number, cells))

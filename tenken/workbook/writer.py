@@ -17,17 +17,27 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import zipfile
+from collections.abc import Iterable
 from copy import copy
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from unicodedata import east_asian_width
+from xml.etree import ElementTree
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.fonts import DEFAULT_FONT
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.header_footer import HeaderFooter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -169,6 +179,7 @@ def text_points(text: str, width: float, size: float = 11, bold: bool = False) -
     return row_points(wrapped_lines(text, width, size / 11 * (BOLD if bold else 1.0)), size)
 
 
+@lru_cache(maxsize=1 << 16)  # the same targets, units and kinds recur in every department's form
 def fitted(text: str, width: float) -> tuple[float, int]:
     """The row height (points) that shows a form cell's `text` whole, and the type size (points) that lets it:
     11, or less for a text longer than Excel's tallest row holds at 11 pt."""
@@ -183,9 +194,8 @@ def _header_footer_text(text: str) -> str:
     return text.replace("&", "&&")  # & starts a code in a page header
 
 
-def _print_setup(ws: Worksheet, department: Department, deadline: date | None, title: str) -> None:
-    """A4 landscape, one page wide and as many tall as needed; the department and the deadline on top
-    of every page, the page number at the bottom."""
+def _page_setup(ws: Worksheet) -> None:
+    """A4 landscape, one page wide and as many tall as needed."""
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -193,66 +203,207 @@ def _print_setup(ws: Worksheet, department: Department, deadline: date | None, t
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.75, bottom=0.6, header=0.3, footer=0.3)
     ws.print_options.horizontalCentered = True
-    header = ws.oddHeader
-    header.left.text = _header_footer_text(f"所属: {department.name}")
-    header.center.text = _header_footer_text(title)
-    header.right.text = _header_footer_text(deadline_text(deadline))
+
+
+def _page_header(department: Department, deadline: date | None, title: str) -> tuple[str, str, str]:
+    """The page header's texts, left to right: the department, the title, the deadline."""
+    return f"所属: {department.name}", title, deadline_text(deadline)
+
+
+def _header_footer(hf: HeaderFooter, texts: tuple[str, str, str]) -> None:
+    """The page header's texts (_page_header) on top of every printed page, the page number at the bottom."""
+    header = hf.oddHeader
+    header.left.text, header.center.text, header.right.text = map(_header_footer_text, texts)
     header.left.size = header.center.size = header.right.size = 9
-    ws.oddFooter.center.text = "&P / &N ページ"
-    ws.oddFooter.center.size = 9
+    hf.oddFooter.center.text = "&P / &N ページ"
+    hf.oddFooter.center.size = 9
 
 
-def _write_meta(wb: Workbook, plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
-                token: str | None = None) -> str | None:
-    """Fill the meta sheet; return the range holding the cause labels (for the drop-down), None without any.
-    `token` is the department's submission token (tenken.identity), when the workbook is a real request."""
-    meta = wb.create_sheet(META_SHEET)
+# ------------------------------------------------------------------------------------------------------------
+# What a department's workbook holds, as plain data (_content), then written either by openpyxl
+# (build_workbook) or straight into the package of a prototype workbook (request_workbook): the same cells,
+# styles, heights, validations and print settings; openpyxl reads both alike.
+
+TITLE_FONT = Font(bold=True, size=14)
+HEADING_FONTS = (TITLE_FONT, Font(bold=True, size=12), Font(bold=True, size=12, color="C00000"), Font(),
+                 Font(bold=True, color="1F4E79"))  # title, department, deadline, instruction, how to submit
+HEADER = ("header",)
+WRAPPED = ("wrap",)
+FORM_KINDS = ("fixed", "input", "closed")
+
+
+def _form_style(kind: str, marked: bool = False, size: int = 11) -> tuple:
+    """The style of a form cell: fixed, input or closed; a lower-is-better target (marked); its type size."""
+    return "form", kind, marked, size
+
+
+def _style_keys() -> list[tuple]:
+    """Every style a request workbook may use (the prototype registers them all, in this order)."""
+    return [*(("font", font) for font in HEADING_FONTS), HEADER, WRAPPED,
+            *(_form_style(kind, marked, size) for kind in FORM_KINDS for marked in (False, True)
+              for size in TEXT_SIZES)]
+
+
+def _apply_style(cell: Cell, key: tuple | None, styles: dict[tuple, StyleArray]) -> None:
+    """Style a cell as `key` says: set once per workbook, then copied (setting each part of a style on every
+    cell costs more than all the rest of writing the form)."""
+    if key is None:
+        return
+    if key in styles:
+        cell._style = copy(styles[key])
+        return
+    what = key[0]
+    if what == "font":  # the heading lines, the guide's title
+        cell.font = key[1]
+        cell.alignment = WRAP
+    elif what == "header":
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BORDER
+        cell.alignment = HEADER_ALIGNMENT
+    elif what == "wrap":
+        cell.alignment = WRAP
+    else:
+        _, kind, marked, size = key
+        cell.border = BORDER
+        cell.alignment = WRAP
+        if kind == "input":
+            cell.protection = Protection(locked=False)
+            cell.fill = INPUT_FILL
+            cell.number_format = "@"  # what a department types stays text: 10,000人, 001, 2021-03
+        elif kind == "closed":
+            cell.fill = CLOSED_FILL
+        if marked:
+            cell.number_format = LOWER_IS_BETTER_FORMAT
+        if size != 11:
+            cell.font = Font(name=DEFAULT_FONT.name, sz=size, family=DEFAULT_FONT.family, scheme=DEFAULT_FONT.scheme)
+    styles[key] = copy(cell._style)
+
+
+@dataclass(frozen=True)
+class _Row:
+    number: int
+    height: float | None  # points; None: the default
+    cells: tuple[tuple[str, str | int, tuple | None], ...]  # (column letter, value, style key)
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """An input message (and drop-down) over some cells of one column."""
+
+    title: str
+    prompt: str
+    cells: tuple[str, ...]  # coordinates, top to bottom
+    more: tuple[tuple[str, object], ...] = ()  # more of the DataValidation (type, formula1, error…)
+
+    def build(self) -> DataValidation:
+        return _validation(self.title, self.prompt, list(self.cells), **dict(self.more))
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What one department's request workbook holds of its own."""
+
+    department: Department
+    deadline: date | None
+    title: str
+    form: tuple[_Row, ...]  # 実績入力: heading, header row, a row per indicator part
+    last_row: int
+    validations: tuple[_Validation, ...]
+    guide: tuple[_Row, ...]  # 記入方法
+    meta: tuple[_Row, ...]  # _tenken
+    meta_dimension: str
+
+
+def _heading(plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
+             submit_to: str) -> list[_Row]:
+    """Rows 1-5 (title, department, deadline, instruction, how to submit; each merged across the form) and
+    the header row."""
+    width = sum(c.width for c in COLUMNS)
+    lines = [f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票", f"所属: {department.name}",
+             deadline_text(deadline),
+             "黄色のセルに入力してください（それ以外は変更できません）。記入方法は「記入方法」シートをご覧ください。",
+             submit_to]  # SUBMIT_ROW, above the header row
+    rows = [_Row(number, text_points(text, width, font.size or 11, bool(font.bold)), (("A", text, ("font", font)),))
+            for number, (text, font) in enumerate(zip(lines, HEADING_FONTS, strict=True), 1)]
+    header = columns(plan.measure_label)
+    rows.append(_Row(HEADER_ROW, max(text_points(c.title, c.width, bold=True) for c in header),
+                     tuple((c.letter, c.title, HEADER) for c in header)))
+    return rows
+
+
+def _meta(plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
+          token: str | None) -> tuple[list[_Row], str, str | None]:
+    """The very hidden sheet's rows, its dimension, and the range holding the cause labels (for the
+    drop-down; None without any). `token` is the department's submission token (tenken.identity)."""
     entries = [("format", FORMAT_VERSION), ("fiscal_year", fiscal_year), ("department", department.key),
                ("department_name", department.name), ("plan", plan.name),
                ("deadline", deadline.isoformat() if deadline else ""),
                ("created_at", datetime.now(UTC).isoformat(timespec="seconds")),
                ("request_version", REQUEST_VERSION), ("token", token or "")]
-    for row, (name, value) in enumerate(entries, 1):
-        meta.cell(row, 1, name)
-        set_text(meta.cell(row, 2), value)
     labels = [t.label for t in plan.rating.cause_tags]
-    for row, text in enumerate(labels, 1):
-        set_text(meta.cell(row, 4), text)
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
+    rows = []
+    for number in range(1, max(len(entries), len(labels)) + 1):
+        cells = []
+        if number <= len(entries):
+            name, value = entries[number - 1]
+            cells += [("A", name, None), ("B", value, None)]
+        if number <= len(labels):
+            cells.append(("D", labels[number - 1], None))
+        rows.append(_Row(number, None, tuple(cells)))
+    dimension = f"A1:{'D' if labels else 'B'}{len(rows)}"
     # A range, not a quoted list: labels may hold commas, and a quoted list stops at 255 characters.
-    return f"'{META_SHEET}'!$D$1:$D${len(labels)}" if labels else None
+    return rows, dimension, (f"'{META_SHEET}'!$D$1:$D${len(labels)}" if labels else None)
 
 
-def _heading(ws: Worksheet, plan: Plan, fiscal_year: int, department: Department, deadline: date | None,
-             submit_to: str) -> None:
-    last = COLUMNS[-1].letter
-    width = sum(c.width for c in COLUMNS)
-    lines = [
-        (f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票", Font(bold=True, size=14)),
-        (f"所属: {department.name}", Font(bold=True, size=12)),
-        (deadline_text(deadline), Font(bold=True, size=12, color="C00000")),
-        (("黄色のセルに入力してください（それ以外は変更できません）。"
-          "記入方法は「記入方法」シートをご覧ください。"), Font()),
-    ]
-    lines.append((submit_to, Font(bold=True, color="1F4E79")))  # SUBMIT_ROW, above the header row
-    for row, (text, font) in enumerate(lines, 1):
-        ws.merge_cells(f"A{row}:{last}{row}")
-        cell = ws.cell(row, 1, text)
-        cell.font = font
-        cell.alignment = WRAP
-        ws.row_dimensions[row].height = text_points(text, width, font.size or 11, bool(font.bold))
-    header_points = 0.0
-    for column in columns(plan.measure_label):
-        cell = ws[f"{column.letter}{HEADER_ROW}"]
-        cell.value = column.title
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.border = BORDER
-        cell.alignment = HEADER_ALIGNMENT
-        ws.column_dimensions[column.letter].width = column.width
-        header_points = max(header_points, text_points(column.title, column.width, bold=True))
-    ws.row_dimensions[HEADER_ROW].height = header_points
+def _content(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
+             results: dict[str, MeasureResult] | None = None, token: str | None = None,
+             submit_to: str | None = None) -> _Content:
+    dept = plan.department(department)
+    submit_to = submit_to or DEFAULT_SUBMIT
+    results = results or {}
+    cause_labels = {t.key: t.label for t in plan.rating.cause_tags}
+    rows = _heading(plan, fiscal_year, dept, deadline, submit_to)
+    meta, meta_dimension, cause_range = _meta(plan, fiscal_year, dept, deadline, token)
+    # One validation per message, over all its cells: the drop-downs first, then the messages alone.
+    measure_cells: dict[str, list[str]] = {column_id: [] for column_id in ("self_rating", "cause", "reason",
+                                                                           "highlight")}
+    actual_cells: dict[tuple[str, str], list[str]] = {}  # (title, text) of the message -> cells
+    number = HEADER_ROW
+    for offset, row in enumerate(template_rows(plan, fiscal_year, department)):
+        number = FIRST_ROW + offset
+        values = _row_values(row, results.get(row.measure), cause_labels)
+        height = row_points(INPUT_MIN_LINES if row.inputs & {"reason", "highlight"} else 1)
+        cells = []
+        for column in COLUMNS:
+            text = values.get(column.id, "")
+            marked = column.id == "target" and row.lower_is_better
+            shown = text + LOWER_IS_BETTER if marked else text  # as the number format shows it
+            size = 11
+            if shown:
+                points, size = fitted(shown, column.width)
+                height = max(height, points)
+            if column.id in row.inputs:
+                kind = "input"
+                (actual_cells.setdefault(actual_prompt(row), []) if column.id == "actual"
+                 else measure_cells[column.id]).append(f"{column.letter}{number}")
+            else:
+                kind = "closed" if column.input else "fixed"
+            cells.append((column.letter, text, _form_style(kind, marked, size)))
+        rows.append(_Row(number, height, tuple(cells)))
+    messages = _measure_input_messages(cause_range)
+    validations = []
+    for column_id, cells in measure_cells.items():
+        if cells and column_id in messages:
+            message_title, text, more = messages[column_id]
+            validations.append(_Validation(message_title, text, tuple(cells), tuple(more.items())))
+    for (message_title, text), cells in actual_cells.items():
+        validations.append(_Validation(message_title, text, tuple(cells)))
+    guide = tuple(_Row(row, text_points(text, GUIDE_WIDTH, *((14, True) if row == 1 else ())),
+                       (("A", text, ("font", TITLE_FONT) if row == 1 else WRAPPED),))
+                  for row, text in enumerate(guide_lines(plan, fiscal_year, dept, deadline, submit_to), 1))
+    return _Content(dept, deadline, f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票", tuple(rows), number,
+                    tuple(validations), guide, tuple(meta), meta_dimension)
 
 
 def _row_values(row: TemplateRow, result: MeasureResult | None, cause_labels: dict[str, str]) -> dict[str, str]:
@@ -316,101 +467,81 @@ def _measure_input_messages(cause_range: str | None) -> dict[str, tuple[str, str
     }
 
 
-def _style(cell: Cell, kind: str, styles: dict[str, StyleArray]) -> None:
-    """Style a form cell as `kind` (fixed, input, closed): set once, then copied (setting each part of a style
-    on every cell costs more than all the rest of writing the form)."""
-    if kind in styles:
-        cell._style = copy(styles[kind])
-        return
-    cell.border = BORDER
-    cell.alignment = WRAP
-    if kind == "input":
-        cell.protection = Protection(locked=False)
-        cell.fill = INPUT_FILL
-        cell.number_format = "@"  # what a department types stays text: 10,000人, 001, 2021-03
-    elif kind == "closed":
-        cell.fill = CLOSED_FILL
-    styles[kind] = copy(cell._style)
+# ---------------------------------------------------------------------------------------- the three sheets
 
 
-def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
-                   results: dict[str, MeasureResult] | None = None, token: str | None = None,
-                   submit_to: str | None = None) -> Workbook:
-    """The request workbook of one department; `results` fill the input cells (the example does);
-    `token` is the department's submission token (see tenken.identity); `submit_to` says how to send the
-    filled form back (a sentence; DEFAULT_SUBMIT without one)."""
-    dept = plan.department(department)
-    submit_to = submit_to or DEFAULT_SUBMIT
-    results = results or {}
-    cause_labels = {t.key: t.label for t in plan.rating.cause_tags}
-    title = f"{plan.name} {wareki_year(fiscal_year)}点検 実績入力票"
-    wb = Workbook()
-    ws = wb.active
-    ws.title = INPUT_SHEET
-    _heading(ws, plan, fiscal_year, dept, deadline, submit_to)
-    cause_range = _write_meta(wb, plan, fiscal_year, dept, deadline, token)
-    # One validation per message, over all its cells: the drop-downs first, then the messages alone.
-    measure_cells: dict[str, list[str]] = {column_id: [] for column_id in ("self_rating", "cause", "reason",
-                                                                           "highlight")}
-    actual_cells: dict[tuple[str, str], list[str]] = {}  # (title, text) of the message -> cells
-    styles: dict[str, StyleArray] = {}
-    number = HEADER_ROW
-    for offset, row in enumerate(template_rows(plan, fiscal_year, department)):
-        number = FIRST_ROW + offset
-        values = _row_values(row, results.get(row.measure), cause_labels)
-        height = row_points(INPUT_MIN_LINES if row.inputs & {"reason", "highlight"} else 1)
-        for column in COLUMNS:
-            cell = ws[f"{column.letter}{number}"]
-            text = values.get(column.id, "")
-            set_text(cell, text)
-            marked = column.id == "target" and row.lower_is_better
-            shown = text + LOWER_IS_BETTER if marked else text  # as the number format shows it
-            size = 11
-            if shown:
-                points, size = fitted(shown, column.width)
-                height = max(height, points)
-            if column.id in row.inputs:
-                _style(cell, "input", styles)
-                cells = (actual_cells.setdefault(actual_prompt(row), []) if column.id == "actual"
-                         else measure_cells[column.id])
-                cells.append(cell.coordinate)
-            else:
-                _style(cell, "closed" if column.input else "fixed", styles)
-            if marked:
-                cell.number_format = LOWER_IS_BETTER_FORMAT
-            if size != 11:
-                cell.font = Font(name=DEFAULT_FONT.name, sz=size, family=DEFAULT_FONT.family,
-                                 scheme=DEFAULT_FONT.scheme)
-        ws.row_dimensions[number].height = height
-    messages = _measure_input_messages(cause_range)
-    for column_id, cells in measure_cells.items():
-        if cells and column_id in messages:
-            message_title, text, more = messages[column_id]
-            ws.add_data_validation(_validation(message_title, text, cells, **more))
-    for (message_title, text), cells in actual_cells.items():
-        ws.add_data_validation(_validation(message_title, text, cells))
+def _setup_form_sheet(ws: Worksheet) -> None:
+    """実績入力 as every department gets it: the heading merged across the form, the columns' widths, the
+    header row frozen and repeated on every printed page, A4 landscape, protected."""
+    last = COLUMNS[-1].letter
+    for row in range(1, HEADER_ROW):
+        ws.merge_cells(f"A{row}:{last}{row}")
+    for column in COLUMNS:
+        ws.column_dimensions[column.letter].width = column.width
     ws.freeze_panes = f"C{FIRST_ROW}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.print_area = f"A1:{COLUMNS[-1].letter}{number}"
-    _print_setup(ws, dept, deadline, title)
+    _page_setup(ws)
     # Resizing rows and columns stays allowed: long reasons need room.
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
 
-    guide = wb.create_sheet(GUIDE_SHEET, 1)
+
+def _setup_guide_sheet(guide: Worksheet) -> None:
     guide.column_dimensions["A"].width = GUIDE_WIDTH
-    for row, text in enumerate(guide_lines(plan, fiscal_year, dept, deadline, submit_to), 1):
-        cell = guide.cell(row, 1, text)
-        cell.alignment = WRAP
-        guide.row_dimensions[row].height = text_points(text, GUIDE_WIDTH, *((14, True) if row == 1 else ()))
-    guide["A1"].font = Font(bold=True, size=14)
-    guide.print_area = f"A1:A{guide.max_row}"
-    _print_setup(guide, dept, deadline, f"{title}の記入方法")
+    _page_setup(guide)
     guide.protection.sheet = True
 
+
+def _setup_meta_sheet(meta: Worksheet) -> None:
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+
+
+def _sheets(wb: Workbook) -> tuple[Worksheet, Worksheet, Worksheet]:
+    """The workbook's three sheets, set up, in order: 実績入力, 記入方法, _tenken."""
+    ws = wb.active
+    ws.title = INPUT_SHEET
+    _setup_form_sheet(ws)
+    guide = wb.create_sheet(GUIDE_SHEET)
+    _setup_guide_sheet(guide)
+    meta = wb.create_sheet(META_SHEET)
+    _setup_meta_sheet(meta)
     wb.active = 0
     wb.security = WorkbookProtection(lockStructure=True)
+    return ws, guide, meta
+
+
+def _fill(ws: Worksheet, rows: Iterable[_Row], styles: dict[tuple, StyleArray]) -> None:
+    for row in rows:
+        for letter, value, key in row.cells:
+            cell = ws[f"{letter}{row.number}"]
+            set_text(cell, value)
+            _apply_style(cell, key, styles)
+        if row.height is not None:
+            ws.row_dimensions[row.number].height = row.height
+
+
+def build_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
+                   results: dict[str, MeasureResult] | None = None, token: str | None = None,
+                   submit_to: str | None = None) -> Workbook:
+    """The request workbook of one department, as an openpyxl Workbook; `results` fill the input cells (the
+    example does); `token` is the department's submission token (see tenken.identity); `submit_to` says how to
+    send the filled form back (a sentence; DEFAULT_SUBMIT without one). request_workbook writes the same
+    workbook without building it cell by cell."""
+    content = _content(plan, fiscal_year, department, deadline, results, token, submit_to)
+    wb = Workbook()
+    ws, guide, meta = _sheets(wb)
+    styles: dict[tuple, StyleArray] = {}
+    _fill(ws, content.form, styles)
+    for validation in content.validations:
+        ws.add_data_validation(validation.build())
+    ws.print_area = f"A1:{COLUMNS[-1].letter}{content.last_row}"
+    _header_footer(ws.HeaderFooter, _page_header(content.department, deadline, content.title))
+    _fill(guide, content.guide, styles)
+    guide.print_area = f"A1:A{len(content.guide)}"
+    _header_footer(guide.HeaderFooter, _page_header(content.department, deadline, f"{content.title}の記入方法"))
+    _fill(meta, content.meta, styles)
     return wb
 
 
@@ -420,10 +551,200 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+# ------------------------------------------------------------------------------- writing without openpyxl
+# Opening a cycle writes a workbook per department (2,000 in a big plan): openpyxl builds an object per cell
+# and serialises each through an XML tree, about 40 ms a workbook. Everything but the department's own cells
+# is the same in every workbook, so openpyxl writes it once, into a prototype package whose parts are kept;
+# each workbook then takes the prototype's parts with its own sheet data, validations, page headers, print
+# areas and timestamps spliced in, written as openpyxl writes them (the same elements and attributes).
+
+_SLOT = "\x00"  # marks a place in a prototype part where each workbook puts its own XML
+_LAST_FORM_ROW = 999_999  # the prototype's print areas, replaced by each workbook's
+_LAST_GUIDE_ROW = 999_998
+_W3CDTF = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class _Package:
+    parts: tuple[tuple[str, bytes | tuple[str, ...]], ...]  # name -> bytes, or text alternating with slot names
+    style_ids: dict[tuple, int]
+
+
+def _slotted(text: str, patterns: dict[str, str]) -> tuple[str, ...]:
+    """`text` with each pattern's one match replaced by a slot: literal text and slot names, alternating."""
+    for name, pattern in patterns.items():
+        text, found = re.subn(pattern, f"{_SLOT}{name}{_SLOT}", text, flags=re.DOTALL)
+        if found != 1:
+            raise RuntimeError(f"the request workbook prototype has {found} matches of {name} (openpyxl changed?)")
+    return tuple(text.split(_SLOT))
+
+
+@lru_cache(maxsize=1)
+def _package() -> _Package:
+    """The prototype: openpyxl writes a workbook with the three sheets set up, no department's content, and
+    every style a form may use; its parts are kept, with slots where each workbook's own XML goes."""
+    wb = Workbook()
+    ws, guide, _ = _sheets(wb)
+    ws.add_data_validation(DataValidation(sqref="A1"))  # where the validations go (after the merged cells)
+    ws.print_area = f"A1:{COLUMNS[-1].letter}{_LAST_FORM_ROW}"
+    guide.print_area = f"A1:A{_LAST_GUIDE_ROW}"
+    for sheet in (ws, guide):
+        sheet.oddFooter.center.text = "-"  # where the page header and footer go
+    scratch = wb.create_sheet("scratch")
+    styles: dict[tuple, StyleArray] = {}
+    style_ids = {}
+    for row, key in enumerate(_style_keys(), 1):
+        cell = scratch.cell(row, 1)
+        _apply_style(cell, key, styles)
+        style_ids[key] = wb._cell_styles.add(cell._style)
+    wb.remove(scratch)
+    sheet_data = r"<sheetData\s*/>|<sheetData>.*?</sheetData>"
+    dimension = r'<dimension ref="[^"]*"\s*/>'
+    slots = {
+        "xl/worksheets/sheet1.xml": {"dimension": dimension, "sheet_data": sheet_data,
+                                     "validations": r"<dataValidations\b.*?</dataValidations>",
+                                     "header_footer": r"<headerFooter\b.*?</headerFooter>"},
+        "xl/worksheets/sheet2.xml": {"dimension": dimension, "sheet_data": sheet_data,
+                                     "header_footer": r"<headerFooter\b.*?</headerFooter>"},
+        "xl/worksheets/sheet3.xml": {"dimension": dimension, "sheet_data": sheet_data},
+        "xl/workbook.xml": {"last_form_row": re.escape(f"${_LAST_FORM_ROW}<"),
+                            "last_guide_row": re.escape(f"${_LAST_GUIDE_ROW}<")},
+        "docProps/core.xml": {"created": r"(?<=<dcterms:created xsi:type=\"dcterms:W3CDTF\">)[^<]*",
+                              "modified": r"(?<=<dcterms:modified xsi:type=\"dcterms:W3CDTF\">)[^<]*"},
+    }
+    with zipfile.ZipFile(io.BytesIO(workbook_bytes(wb))) as archive:
+        parts = tuple((name, _slotted(archive.read(name).decode("utf-8"), slots.pop(name)) if name in slots
+                       else archive.read(name)) for name in archive.namelist())
+    if slots:
+        raise RuntimeError(f"the request workbook prototype has no {', '.join(slots)} (openpyxl changed?)")
+    return _Package(parts, style_ids)
+
+
+def _checked(value: str) -> str:
+    """A string as openpyxl would take it into a cell: at most 32,767 characters, no illegal characters."""
+    value = value[:32767]
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
+    return value
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell_xml(reference: str, value: str | int, style: int) -> str:
+    """One cell, as openpyxl writes it (set_text: a string is always text, never a formula)."""
+    s = f' s="{style}"' if style else ""
+    if not isinstance(value, str):
+        return f'<c r="{reference}"{s} t="n"><v>{"%.16g" % value}</v></c>'
+    value = _checked(value)
+    if not value:
+        return f'<c r="{reference}"{s} t="inlineStr" />'
+    if value in ERROR_CODES:
+        return f'<c r="{reference}"{s} t="e"><v>{_escape(value)}</v></c>'
+    stripped = value.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != value else ""
+    return f'<c r="{reference}"{s} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
+
+
+def _sheet_data(rows: Iterable[_Row], style_ids: dict[tuple, int]) -> str:
+    out = ["<sheetData>"]
+    for row in rows:
+        number = row.number
+        out.append(f'<row r="{number}">' if row.height is None
+                   else f'<row r="{number}" ht="{"%.16g" % row.height}" customHeight="1">')
+        out.extend(_cell_xml(f"{letter}{number}", value, style_ids[key] if key is not None else 0)
+                   for letter, value, key in row.cells)
+        out.append("</row>")
+    out.append("</sheetData>")
+    return "".join(out)
+
+
+def _element(tree) -> str:
+    return ElementTree.tostring(tree, encoding="unicode")
+
+
+@lru_cache(maxsize=256)
+def _validation_xml(title: str, prompt: str, more: tuple[tuple[str, object], ...]) -> tuple[str, str]:
+    """A validation as openpyxl writes it, around its cells: (before, after)."""
+    xml = _element(_validation(title, prompt, ["A1"], **dict(more)).to_tree())
+    before, sep, after = xml.partition(' sqref="A1"')
+    if not sep:
+        raise RuntimeError("openpyxl writes a data validation without sqref (openpyxl changed?)")
+    return f'{before} sqref="', f'"{after}'
+
+
+def _validations_xml(validations: tuple[_Validation, ...]) -> str:
+    """<dataValidations>, as openpyxl writes it (the cells of each in openpyxl's order: by column, then row)."""
+    if not validations:
+        return ""
+    items = []
+    for validation in validations:
+        before, after = _validation_xml(validation.title, validation.prompt, validation.more)
+        items.append(f"{before}{' '.join(sorted(set(validation.cells), key=_cell_order))}{after}")
+    return f'<dataValidations count="{len(items)}">{"".join(items)}</dataValidations>'
+
+
+def _cell_order(coordinate: str) -> tuple[int, int]:
+    column, row = coordinate_from_string(coordinate)
+    return column_index_from_string(column), row
+
+
+_PLACES = ("\ue000", "\ue001", "\ue002")  # left, centre, right of the page header, in the template
+
+
+@lru_cache(maxsize=1)
+def _header_footer_template() -> tuple[str, ...]:
+    """<headerFooter> as openpyxl writes it, with places for the three texts of the page header."""
+    hf = HeaderFooter()
+    _header_footer(hf, _PLACES)
+    xml = _element(hf.to_tree())
+    if any(xml.count(place) != 1 for place in _PLACES):
+        raise RuntimeError("the page header template lost a place (openpyxl changed?)")
+    return tuple(re.split(f"({'|'.join(_PLACES)})", xml))
+
+
+def _header_footer_xml(department: Department, deadline: date | None, title: str) -> str:
+    texts = dict(zip(_PLACES, _page_header(department, deadline, title), strict=True))
+    return "".join(_escape(_header_footer_text(texts[piece])) if piece in texts else piece
+                   for piece in _header_footer_template())
+
+
+def _package_bytes(content: _Content) -> bytes:
+    package = _package()
+    ids = package.style_ids
+    now = datetime.now(UTC).strftime(_W3CDTF)
+    values = {
+        "xl/worksheets/sheet1.xml": {
+            "dimension": f'<dimension ref="A1:{COLUMNS[-1].letter}{content.last_row}" />',
+            "sheet_data": _sheet_data(content.form, ids),
+            "validations": _validations_xml(content.validations),
+            "header_footer": _header_footer_xml(content.department, content.deadline, content.title)},
+        "xl/worksheets/sheet2.xml": {
+            "dimension": f'<dimension ref="A1:A{len(content.guide)}" />',
+            "sheet_data": _sheet_data(content.guide, ids),
+            "header_footer": _header_footer_xml(content.department, content.deadline, f"{content.title}の記入方法")},
+        "xl/worksheets/sheet3.xml": {
+            "dimension": f'<dimension ref="{content.meta_dimension}" />',
+            "sheet_data": _sheet_data(content.meta, ids)},
+        "xl/workbook.xml": {"last_form_row": f"${content.last_row}<", "last_guide_row": f"${len(content.guide)}<"},
+        "docProps/core.xml": {"created": now, "modified": now},
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, part in package.parts:
+            if isinstance(part, tuple):
+                mine = values[name]
+                part = "".join(mine[piece] if i % 2 else piece for i, piece in enumerate(part)).encode("utf-8")
+            archive.writestr(name, part)
+    return buffer.getvalue()
+
+
 def request_workbook(plan: Plan, fiscal_year: int, department: str, deadline: date | None = None,
                      results: dict[str, MeasureResult] | None = None, token: str | None = None,
                      submit_to: str | None = None) -> bytes:
-    return workbook_bytes(build_workbook(plan, fiscal_year, department, deadline, results, token, submit_to))
+    """The bytes of a department's request workbook (see build_workbook)."""
+    return _package_bytes(_content(plan, fiscal_year, department, deadline, results, token, submit_to))
 
 
 def request_csv(plan: Plan, fiscal_year: int, department: str, results: dict[str, MeasureResult] | None = None,
