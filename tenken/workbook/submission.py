@@ -24,7 +24,7 @@ from tenken.identity import SENDER_FIELD
 from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
 from tenken.core.results import Adjustment, MeasureResult, ResultSet
-from tenken.core.values import hidden_characters, visible
+from tenken.core.values import hidden_characters, refused_texts, visible
 from tenken.core.wareki import wareki_year
 
 from .layout import CSV_DEPARTMENT, CSV_YEAR, INPUT_COLUMNS, TemplateRow, columns, key_title, measure_rows, on_form
@@ -189,6 +189,17 @@ def _without_hidden(text: str) -> str:
     return text
 
 
+def _suspect_texts(form: Form) -> tuple[set[str], set[str]]:
+    """The texts of the form's cells (one-line, several-line) that _check_characters refuses, found in one
+    search over each kind (core.values.refused_texts) instead of two searches a cell."""
+    texts: tuple[list[str], list[str]] = ([], [])
+    for row in form.rows:
+        for column_id, cell in row.cells.items():
+            if not cell.formula:
+                texts[column_id in _MULTILINE_COLUMNS].append(cell.text)
+    return refused_texts(texts[0]), refused_texts(texts[1], multiline=True)
+
+
 def _check_characters(plan: Plan, row: FormRow, column_id: str, cell: FormCell, titles: Mapping[str, str],
                       problems: _Problems, refused: set[str]) -> None:
     """Refuse a cell holding control or format characters or digits of other scripts, in its cell."""
@@ -286,13 +297,14 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
     titles = {**{c.id: c.title for c in columns(label)}, "year": CSV_YEAR, "department": CSV_DEPARTMENT}
     found: dict[tuple[str, int], FormRow] = {}
     refused: set[str] = set()  # cells refused for their characters: not quoted or compared again
+    suspect = _suspect_texts(form)
     for row in form.rows:
         for column_id, cell in row.cells.items():
             if cell.formula:
                 problems.add(f"数式「{visible(cell.text)}」が入っています。数式は計算せず、受け付けられません。"
                              "値（文字や数字）を直接入力してください。", cell, _key(row.text("key")) or None, column_id,
                              _part_number(row.text("part")))
-            else:
+            elif cell.text in suspect[column_id in _MULTILINE_COLUMNS]:
                 _check_characters(plan, row, column_id, cell, titles, problems, refused)
         key = _without_hidden(row.text("key"))
         key_cell = row.cells.get("key")
