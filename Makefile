@@ -88,6 +88,8 @@ bench: setup mail-packages
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_intake.py
 	$(BIN)/python benchmarks/bench_cycle.py
+	$(BIN)/python benchmarks/bench_flows.py
+	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python -W ignore benchmarks/bench_mail_collect.py
 
 clean:

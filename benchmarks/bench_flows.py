@@ -73,7 +73,9 @@ def main() -> None:
     measures = args.measures or 20 * args.departments
 
     folder = Path(tempfile.mkdtemp(prefix="tenken-bench-flows-"))
-    os.environ.update({"TENKEN_REVIEW_POLL_SECONDS": "1", "TENKEN_SLACK_SECRET_BLOCK": ""})
+    # No telemetry from the temporary server (its heartbeat, racing for the SQLite database, logs a traceback).
+    os.environ.update({"TENKEN_REVIEW_POLL_SECONDS": "1", "TENKEN_SLACK_SECRET_BLOCK": "",
+                       "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     for name in ("SLACK_BOT_TOKEN", "TENKEN_DATABASE_URL", "TENKEN_SUBMISSION_KEY", "TENKEN_CONFIG_DIR"):
         os.environ.pop(name, None)
     config = write_config(folder, measures, args.departments)
