@@ -30,7 +30,7 @@ import pydyf
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from tenken.report.markup import BASE_URL, TEMPLATES, environment, print_markup, render_html  # noqa: F401 (theirs)
+from tenken.report.markup import BASE_URL, TEMPLATES, environment, print_markup, render_html  # noqa: F401 (re-exported)
 
 PDF_VARIANT = "pdf/ua-1"
 

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 
 LOGGER = logging.getLogger(__name__)
 
+
 class Warnings(logging.Handler):
     """What WeasyPrint warns of in another process, kept to be logged in this one (as a render here would
     log it) with the result it goes with."""

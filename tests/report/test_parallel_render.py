@@ -24,7 +24,7 @@ from tenken.core.results import ResultSet
 from tenken.report import parallel
 from tenken.report.context import build_context
 from tenken.report.render import print_markup, render_html, render_pdf, write_pdf
-from tests.report.conftest import flat, pages, pdftotext, poppler
+from tests.report.conftest import _Collect, flat, pages, pdftotext, poppler
 
 ROWS_PER_CHUNK = 60
 COPIES = 3
@@ -76,15 +76,6 @@ def chunks(big) -> parallel.Split:
     split = parallel.split(_markup(big), ROWS_PER_CHUNK)
     assert split is not None
     return split
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 @pytest.fixture(scope="module")
