@@ -5,7 +5,7 @@ before any work: pandas for the ratings, WeasyPrint and its fonts for the PDF. N
 `PdfProcess.start()` forks, first thing, a process that imports WeasyPrint while this one imports pandas,
 reads the plan and the results and builds the HTML; the PDF is then rendered there and its bytes sent
 back. The PDF is render_pdf's, byte for byte. (Laying out a line in the report's fonts ahead, to warm
-fontconfig and Pango, cost more than it saved: measured 2.05 s against 1.91 s for the whole command.)
+fontconfig and Pango, cost more than it saved: measured 2.06 s against 1.91 s for the whole command, medians of 7.)
 
 Where forking is not safe (another thread runs, the platform does not fork), or if the process is gone,
 render_pdf runs in this process as before. A report large enough to be rendered in chunks
