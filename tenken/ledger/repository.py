@@ -656,31 +656,12 @@ class Ledger:
 
     # ---------------------------------------------------------------- outbound
 
-    def _claim(self, model, fiscal_year: int, recipient: str, extra: dict | None = None, **keys) -> bool:
-        try:
-            with self._write() as session:
-                cycle = self._cycle_for_write(session, fiscal_year)
-                exists = session.scalars(select(model).filter_by(cycle_id=cycle.id, **keys)).first()
-                if exists is not None:
-                    return False
-                session.add(model(cycle_id=cycle.id, recipient=recipient, status="claimed", claimed_at=utcnow(),
-                                  **keys, **(extra or {})))
-            return True
-        except IntegrityError:
-            return False  # a concurrent claim won
-
-    def _release(self, model, fiscal_year: int, **keys) -> None:
-        with self._write() as session:
-            row = session.scalars(select(model).join(Cycle).where(*self._of_year(session, fiscal_year))
-                                  .filter_by(status="claimed", **keys)).one_or_none()
-            if row is not None:
-                session.delete(row)
-
     # ------------------------------------------------- outbound, many items in one transaction
     # A run that sends to every department (the requests; the answers to the files it took in) claims a chunk
     # of items in one transaction before sending any of them, and marks each one sent as soon as it is: the
-    # same rows and the same guarantee as claim_*/mark_*_sent (each claim recorded before its message is
-    # sent; a crash leaves claimed rows), without a transaction and its ORM round trips per claim.
+    # same rows and the same guarantee as one item at a time (each claim recorded before its message is
+    # sent; a crash leaves claimed rows), without a transaction and its ORM round trips per claim. The
+    # one-item methods (claim_request, mark_request_sent, release_request, …) are these with one item.
 
     def _claim_many(self, model, fiscal_year: int, keys: tuple[str, ...], items: Iterable[dict]) -> list[dict]:
         """Claim every item (its `keys` columns, recipient and other columns) that nobody claimed yet, in one
@@ -799,14 +780,14 @@ class Ledger:
                       file_sha256: str | None = None) -> bool:
         """True: the caller may send this department's request now, and is the only one who may.
         False: it was sent, or claimed by a run that may have sent it; do not send."""
-        return self._claim(Request, fiscal_year, recipient, {"file_sha256": file_sha256}, department=department)
+        return bool(self.claim_requests(fiscal_year, [(department, recipient, file_sha256)]))
 
     def mark_request_sent(self, fiscal_year: int, department: str, message_ref: str | None = None) -> None:
         self.mark_requests_sent(fiscal_year, [(department, message_ref)])
 
     def release_request(self, fiscal_year: int, department: str) -> None:
         """Give a claim back when sending certainly failed (nothing left), so a rerun may send."""
-        self._release(Request, fiscal_year, department=department)
+        self.release_requests(fiscal_year, [department])
 
     def requests(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:
@@ -827,15 +808,14 @@ class Ledger:
     def claim_reminder(self, fiscal_year: int, department: str, stage: str, recipient: str = "",
                        escalated: bool = False) -> bool:
         """At most one reminder per (cycle, department, stage); see claim_request."""
-        return self._claim(Reminder, fiscal_year, recipient, {"escalated": escalated}, department=department,
-                           stage=stage)
+        return bool(self.claim_reminders(fiscal_year, [(department, stage, recipient, escalated)]))
 
     def mark_reminder_sent(self, fiscal_year: int, department: str, stage: str,
                            message_ref: str | None = None) -> None:
         self.mark_reminders_sent(fiscal_year, [(department, stage, message_ref)])
 
     def release_reminder(self, fiscal_year: int, department: str, stage: str) -> None:
-        self._release(Reminder, fiscal_year, department=department, stage=stage)
+        self.release_reminders(fiscal_year, [(department, stage)])
 
     def reminders(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:
@@ -845,13 +825,13 @@ class Ledger:
 
     def claim_notice(self, fiscal_year: int, kind: str, key: str, recipient: str = "") -> bool:
         """At most one notice per (cycle, kind, key), e.g. ('review', 'round-1'); see claim_request."""
-        return self._claim(Notice, fiscal_year, recipient, kind=kind, key=key)
+        return bool(self.claim_notices(fiscal_year, [(kind, key, recipient)]))
 
     def mark_notice_sent(self, fiscal_year: int, kind: str, key: str, message_ref: str | None = None) -> None:
         self.mark_notices_sent(fiscal_year, [(kind, key, message_ref)])
 
     def release_notice(self, fiscal_year: int, kind: str, key: str) -> None:
-        self._release(Notice, fiscal_year, kind=kind, key=key)
+        self.release_notices(fiscal_year, [(kind, key)])
 
     def notices(self, fiscal_year: int) -> list[OutboundRecord]:
         with self._read() as session:

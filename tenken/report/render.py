@@ -97,12 +97,8 @@ if isinstance(pydyf.PDF.__dict__.get("page_references"), property):
 def write_pdf(markup: str, fetcher: AssetFetcher | None = None) -> bytes:
     """One WeasyPrint pass over print markup (see print_markup)."""
     with collector_paused():
-        return _one_pass(markup, fetcher)
-
-
-def _one_pass(markup: str, fetcher: AssetFetcher | None) -> bytes:
-    return HTML(string=markup, base_url=BASE_URL, url_fetcher=fetcher or AssetFetcher()).write_pdf(
-        pdf_variant=PDF_VARIANT)
+        return HTML(string=markup, base_url=BASE_URL, url_fetcher=fetcher or AssetFetcher()).write_pdf(
+            pdf_variant=PDF_VARIANT)
 
 
 def render_pdf(html: str, fetcher: AssetFetcher | None = None, workers: int | None = None) -> bytes:
