@@ -61,6 +61,14 @@ def _numbered(values: list[str]) -> str:
 
 def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[list[Problem], pd.DataFrame]:
     """Every problem of the results set, and the rated rows (meaningful only without problems).
+    See `problems_in` for what is checked."""
+    problems, checked = _checked(plan, results, allow_missing)
+    return problems, checked.frame()
+
+
+def problems_in(plan: Plan, results: ResultSet, allow_missing: bool = False) -> list[Problem]:
+    """Every problem of the results set, as `check` finds them, without laying out the rated rows (a
+    department's returned form is checked so, form after form: the frame is not the work there).
 
     With `allow_missing`, a measure nobody has submitted yet is not a problem: its status is
     "missing" and it stays outside the rates (a draft compiled while departments are late).
@@ -71,6 +79,11 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
     own by `_check_measure`, which words every problem; so the problems come in the order one pass
     over the measures gives them, and a measure holding none is never formatted into a message.
     """
+    return _checked(plan, results, allow_missing)[0]
+
+
+def _checked(plan: Plan, results: ResultSet, allow_missing: bool) -> tuple[list[Problem], _Checked]:
+    """The checks of `problems_in`, and what they found of each measure (for `check`'s frame)."""
     year = results.fiscal_year
     policy = plan.rating
     problems: list[Problem] = []
@@ -101,41 +114,58 @@ def check(plan: Plan, results: ResultSet, allow_missing: bool = False) -> tuple[
         if rated[i]:
             final[i] = _check_adjustment(plan, measures[i], adjusted[i], problems)
     _check_reasons(plan, columns, rated, final, problems, refused_causes)
+    return problems, _Checked(plan, columns, status, rule, final, adjusted)
 
-    n = len(measures)
-    finished_in = [None] * n
-    for i in np.flatnonzero(status == "finished").tolist():
-        finished_in[i] = columns.year_plans[i].finished_in
-    self_rating = np.array(columns.self_ratings, dtype=object)
-    for symbol in _RATING_SYMBOLS:  # the ratings' values; "" for none
-        self_rating[self_rating == symbol] = symbol
-    self_rating[np.equal(self_rating, None)] = ""
-    cause = np.array(columns.causes, dtype=object)
-    cause[np.equal(cause, None)] = ""
-    data = {
-        "key": np.array(columns.keys, dtype=object),
-        "number": np.array(columns.numbers, dtype=np.int64),
-        "name": np.array(columns.names, dtype=object),
-        "department": columns.departments,
-        "indicator": np.array(columns.indicators, dtype=object),
-        "status": status,
-        "target": columns.targets,
-        "actual": columns.actuals,
-        "rule_rating": _RATING_SYMBOLS[rule + 1],
-        "rating": _RATING_SYMBOLS[final + 1],
-        "suggested": columns.suggested,
-        **{f"level_{depth}": np.array(list(map(itemgetter(depth), columns.paths)), dtype=object)
-           for depth in range(len(plan.levels))},
-        "self_rating": columns.spread(self_rating),
-        "adjustment_reason": _spread(n, list(adjusted), [a.justification for a in adjusted.values()]),
-        "adjusted_by": _spread(n, list(adjusted), [a.by for a in adjusted.values()]),
-        "reason": columns.spread(columns.reasons),
-        "cause": columns.spread(cause),
-        "finished_in": finished_in,
-    }
-    if not n:  # no measures: the dtypes pandas gives empty lists, as the frame has always had
-        data = {name: column if name in ("rule_rating", "rating") else [] for name, column in data.items()}
-    return problems, pd.DataFrame(data)
+
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks found of every measure, for the rated rows (`frame`)."""
+
+    plan: Plan
+    columns: _Columns
+    status: np.ndarray
+    rule: np.ndarray  # rank of the rule rating
+    final: np.ndarray  # rank of the rating, adjustments applied
+    adjusted: dict[int, Adjustment]  # measure -> the office's adjustment
+
+    def frame(self) -> pd.DataFrame:
+        """One row per measure, in plan order."""
+        plan, columns, status, rule, final, adjusted = (self.plan, self.columns, self.status, self.rule, self.final,
+                                                         self.adjusted)
+        n = len(plan.measures)
+        finished_in = [None] * n
+        for i in np.flatnonzero(status == "finished").tolist():
+            finished_in[i] = columns.year_plans[i].finished_in
+        self_rating = np.array(columns.self_ratings, dtype=object)
+        for symbol in _RATING_SYMBOLS:  # the ratings' values; "" for none
+            self_rating[self_rating == symbol] = symbol
+        self_rating[np.equal(self_rating, None)] = ""
+        cause = np.array(columns.causes, dtype=object)
+        cause[np.equal(cause, None)] = ""
+        data = {
+            "key": np.array(columns.keys, dtype=object),
+            "number": np.array(columns.numbers, dtype=np.int64),
+            "name": np.array(columns.names, dtype=object),
+            "department": columns.departments,
+            "indicator": np.array(columns.indicators, dtype=object),
+            "status": status,
+            "target": columns.targets,
+            "actual": columns.actuals,
+            "rule_rating": _RATING_SYMBOLS[rule + 1],
+            "rating": _RATING_SYMBOLS[final + 1],
+            "suggested": columns.suggested,
+            **{f"level_{depth}": np.array(list(map(itemgetter(depth), columns.paths)), dtype=object)
+               for depth in range(len(plan.levels))},
+            "self_rating": columns.spread(self_rating),
+            "adjustment_reason": _spread(n, list(adjusted), [a.justification for a in adjusted.values()]),
+            "adjusted_by": _spread(n, list(adjusted), [a.by for a in adjusted.values()]),
+            "reason": columns.spread(columns.reasons),
+            "cause": columns.spread(cause),
+            "finished_in": finished_in,
+        }
+        if not n:  # no measures: the dtypes pandas gives empty lists, as the frame has always had
+            data = {name: column if name in ("rule_rating", "rating") else [] for name, column in data.items()}
+        return pd.DataFrame(data)
 
 
 _NO_YEAR = YearPlan(status="no_indicator")  # stands in for a year the plan lacks (status "invalid")

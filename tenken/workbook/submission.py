@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tenken.core.assessment import characters_problem, check, named_measure
+from tenken.core.assessment import characters_problem, named_measure, problems_in
 from tenken.identity import SENDER_FIELD
 from tenken.core.errors import CellProblem
 from tenken.core.plan import Measure, Node, Plan, Rating
@@ -383,7 +383,7 @@ def interpret(plan: Plan, fiscal_year: int, form: Form, sender: str | None = Non
     checked = ResultSet(fiscal_year=fiscal_year, results=tuple(
         r.model_copy(update={"adjustment": adjustments[r.measure]}) if r.measure in adjustments else r
         for r in results))
-    core_problems, _ = check(index.department_plan(department), checked)
+    core_problems = problems_in(index.department_plan(department), checked)
     for problem in core_problems:
         if (problem.measure, problem.field, problem.part) in problems.reported:
             continue

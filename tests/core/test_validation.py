@@ -5,7 +5,7 @@ import shutil
 import pytest
 import yaml
 
-from tenken.core.assessment import assess, check
+from tenken.core.assessment import assess, check, problems_in
 from tenken.core.errors import ValidationFailed
 from tenken.core.plan import Rating
 
@@ -21,6 +21,7 @@ PLAN = make_plan(
 
 def problems_of(*rows) -> list:
     problems, _ = check(PLAN, results(*rows))
+    assert problems_in(PLAN, results(*rows)) == problems  # what a form's check finds, without the frame
     return problems
 
 
