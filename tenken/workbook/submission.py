@@ -96,7 +96,7 @@ def department_plan(plan: Plan, department: str, measures: list[Measure] | None 
 
     def prune(node: Node) -> Node:  # a node on the path of one of the department's measures
         return node.model_copy(update={"children": tuple(prune(child) for child in children.get(node.key, ())),
-                                       "measures": tuple(m for m in node.measures if m.department == department)})
+                                       "measures": layout.measures.get((node.key, department), ())})
 
     fields = {name: getattr(plan, name) for name in type(plan).model_fields}
     fields["tree"] = tuple(prune(node) for node in children.get(None, ()))
@@ -105,20 +105,26 @@ def department_plan(plan: Plan, department: str, measures: list[Measure] | None 
 
 class TreeLayout:
     """Where each node of a plan's tree is: its parent's key (None at the top) and its place among its
-    parent's children."""
+    parent's children; and each department's measures in it (a node may hold thousands, of many
+    departments: each department's are picked out once, not by a look at all of them per department)."""
 
     def __init__(self, plan: Plan):
         self.nodes: dict[str, Node] = {}
         self.parent: dict[str, str | None] = {}
         self.position: dict[str, int] = {}
+        grouped: dict[tuple[str, str], list[Measure]] = {}
 
         def walk(node: Node, parent: str | None, place: int) -> None:
             self.nodes[node.key], self.parent[node.key], self.position[node.key] = node, parent, place
+            for measure in node.measures:
+                grouped.setdefault((node.key, measure.department), []).append(measure)
             for index, child in enumerate(node.children):
                 walk(child, node.key, index)
 
         for index, node in enumerate(plan.tree):
             walk(node, None, index)
+        # (node key, department) -> that department's measures in the node, in the node's order
+        self.measures: dict[tuple[str, str], tuple[Measure, ...]] = {key: tuple(ms) for key, ms in grouped.items()}
 
 
 class PlanIndex:
