@@ -19,7 +19,8 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from tenken.core.results import Adjustment
 from tenken.identity import NO_SENDER, SENDER_FIELD, TOKEN_MISMATCH, TOKEN_MISSING, Signer
 from tenken.ledger import ANY_DEPARTMENT, Ledger, NewSubmission, Origin, SubmissionRecord
 from tenken.workbook.answers import answer_text, marked_workbook
-from tenken.workbook.reader import DEFAULT_READER, READERS, read_csv, read_workbook
+from tenken.workbook.reader import DEFAULT_READER, READERS, read_form
 from tenken.workbook.safety import DEFAULT_LIMITS, OLE_MAGIC, ZIP_MAGIC, Limits, Refused, check_size
 from tenken.workbook.submission import Form, PlanIndex, Reading, interpret
 
@@ -62,6 +63,16 @@ class IntakeOutcome:
 
 
 LOCK_FILE_PREFIX = "~$"
+_NOT_A_FILE_WHAT = {"link": "リンク", "folder": "フォルダ", "special": "パイプや装置などの特殊なファイル",
+                    "hardlink": "ハードリンク"}
+
+
+def _form_format(data: bytes, name: str) -> str:
+    """How a received file is read: "xlsx" (a workbook by its bytes or its name), "csv", or "" (neither)."""
+    lowered = name.lower()
+    if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
+        return "xlsx"
+    return "csv" if lowered.endswith(CSV_SUFFIXES) else ""
 NOT_A_FILE = "通常のファイルではないため受け付けられません（{what}）。記入した依頼ファイルそのものを提出してください。"
 LOCK_FILE = ("Excel がブックを開いている間に作る一時ファイル（名前が「~$」で始まるファイル）です。"
              "ブックを閉じてから、ブック本体（.xlsx）を提出してください。")
@@ -111,6 +122,7 @@ class Intake:
         self.index = PlanIndex(plan, fiscal_year)
         self.signer = signer
         self._recorded: dict[str, set[str | None]] | None = None  # remember_recorded: SHA-256 -> departments
+        self._ahead = None  # FormsAhead, while reading_ahead runs
 
     def remember_recorded(self) -> None:
         """Read once which bytes the cycle holds (a run about to take in many files): a file whose bytes are
@@ -137,33 +149,77 @@ class Intake:
         paths = collect_paths(paths)
         if len(paths) > 1 and self._recorded is None:
             self.remember_recorded()  # one read for the whole run, not a look-up per file
-        for path in paths:
-            outcome = self.submit_file(path, sender=sender, origin=origin)
-            outcomes.append(outcome)
-            if on_file is not None:
-                on_file(outcome)
+        with self.reading_ahead(paths):
+            for path in paths:
+                outcome = self.submit_file(path, sender=sender, origin=origin)
+                outcomes.append(outcome)
+                if on_file is not None:
+                    on_file(outcome)
         return outcomes
 
-    def submit_file(self, path: Path, sender: str | None = None, origin: Origin | None = None) -> IntakeOutcome:
-        path = Path(path)
+    @contextmanager
+    def reading_ahead(self, paths: list[Path], workers: int | None = None) -> Iterator[None]:
+        """While this runs, the files submit_file meets among `paths` (in their order) have their forms read
+        by worker processes a few files ahead (tenken.workbook.ahead); a run of fewer than
+        ahead.MIN_FILES files, or on one CPU, reads each here as it comes."""
+        from tenken.workbook.ahead import FormsAhead
+
+        ahead = FormsAhead.start(paths, self._peek, (self.limits, self.reader, self.plan.measure_label), workers)
+        if ahead is None:
+            yield
+            return
+        self._ahead = ahead
+        try:
+            yield
+        finally:
+            self._ahead = None
+            ahead.close()
+
+    def _peek(self, path: Path) -> tuple[bytes, str, str] | None:
+        """A file worth reading ahead: (its bytes, their SHA-256, its format) when it is a regular file
+        within the size limit, named as a form may be, whose bytes the cycle does not hold yet."""
+        try:
+            opened = self._open(path)
+        except OSError:
+            return None
+        if isinstance(opened, str) or opened[0] is None or path.name.startswith(LOCK_FILE_PREFIX):
+            return None
+        data, sha256, _ = opened
+        file_format = _form_format(data, path.name)
+        if not file_format or (self._recorded is not None and sha256 in self._recorded):
+            return None
+        return data, sha256, file_format
+
+    def _open(self, path: Path) -> tuple[bytes | None, str, int] | str:
+        """The bytes, SHA-256 and size of a regular file (_read_handle), or what it is instead: "link",
+        "folder", "special" or "hardlink" (nothing of it read). Raises OSError when it cannot be read."""
         try:
             # O_NOFOLLOW: a link is refused, never read through; O_NONBLOCK: opening a pipe cannot hang.
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                return self._refuse_unread(path, "link", NOT_A_FILE.format(what="リンク"), sender, origin)
-            raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
+                return "link"
+            raise
         with os.fdopen(fd, "rb") as handle:
             status = os.fstat(handle.fileno())
             if not stat.S_ISREG(status.st_mode):
-                what = "フォルダ" if stat.S_ISDIR(status.st_mode) else "パイプや装置などの特殊なファイル"
-                return self._refuse_unread(path, "special", NOT_A_FILE.format(what=what), sender, origin)
+                return "folder" if stat.S_ISDIR(status.st_mode) else "special"
             if status.st_nlink > 1:  # a hard link can reach a file of the server's as surely as a symbolic one
-                return self._refuse_unread(path, "hardlink", NOT_A_FILE.format(what="ハードリンク"), sender, origin)
-            try:
-                data, sha256, size = self._read_handle(handle)
-            except OSError as exc:
-                raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
+                return "hardlink"
+            return self._read_handle(handle)
+
+    def submit_file(self, path: Path, sender: str | None = None, origin: Origin | None = None) -> IntakeOutcome:
+        path = Path(path)
+        if self._ahead is not None:
+            self._ahead.reached(path)
+        try:
+            opened = self._open(path)
+        except OSError as exc:
+            raise DomainError(f"ファイルを読めません: {shown_name(str(path), 200)}（{exc.strerror}）") from None
+        if isinstance(opened, str):
+            kind = "special" if opened == "folder" else opened
+            return self._refuse_unread(path, kind, NOT_A_FILE.format(what=_NOT_A_FILE_WHAT[opened]), sender, origin)
+        data, sha256, size = opened
         return self._store(path, data, sha256, size, sender, origin=origin)
 
     def _read_handle(self, handle) -> tuple[bytes | None, str, int]:
@@ -216,11 +272,11 @@ class Intake:
                            no_sender)
 
     def _read(self, data: bytes | None, size: int, name: str, sender: str | None,
-              no_sender: str = NO_SENDER) -> tuple[str, Reading]:
+              no_sender: str = NO_SENDER, sha256: str | None = None) -> tuple[str, Reading]:
         if self.signer is not None and sender is None:
             # Nobody recorded who sent it: nothing the file says about itself is taken as its sender.
             return "", Reading(None, None, problems=(CellProblem(no_sender, field=SENDER_FIELD),))
-        file_format, reading, form = self._read_form(data, size, name, sender)
+        file_format, reading, form = self._read_form(data, size, name, sender, sha256)
         if self.signer is None or form is None or any(p.field == SENDER_FIELD for p in reading.problems):
             return file_format, reading
         form_token = form.token
@@ -233,22 +289,19 @@ class Intake:
         return file_format, Reading(self.fiscal_year, sender,
                                     problems=(CellProblem(message, field=SENDER_FIELD), *reading.problems))
 
-    def _read_form(self, data: bytes | None, size: int, name: str,
-                   sender: str | None) -> tuple[str, Reading, Form | None]:
+    def _read_form(self, data: bytes | None, size: int, name: str, sender: str | None,
+                   sha256: str | None = None) -> tuple[str, Reading, Form | None]:
         file_format = ""
         try:
             if name.startswith(LOCK_FILE_PREFIX):
                 raise Refused(LOCK_FILE)
             check_size(size, self.limits)
-            lowered = name.lower()
-            if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
-                file_format = "xlsx"
-                form = read_workbook(data, self.limits, self.reader, self.plan.measure_label)
-            elif lowered.endswith(CSV_SUFFIXES):
-                file_format = "csv"
-                form = read_csv(data, self.limits, self.plan.measure_label)
-            else:
+            file_format = _form_format(data, name)
+            if not file_format:
                 raise Refused("受け付けられるのは、お送りした依頼ファイル（Excel ブック .xlsx）か CSV（.csv）です。")
+            read = self._ahead.take(sha256) if self._ahead is not None and sha256 is not None else None
+            form = read() if read is not None else read_form(data, file_format, self.limits, self.reader,
+                                                              self.plan.measure_label)
         except Refused as refusal:
             hint = refusal.department if refusal.department in self.plan.departments_by_key else None
             return file_format, Reading(None, sender or hint, problems=(CellProblem(refusal.message),)), None
@@ -259,7 +312,7 @@ class Intake:
         earlier = self._earlier(sha256, sender)
         if earlier is not None:
             return self._answer(path, data, earlier)
-        file_format, reading = self._read(data, size, path.name, sender, no_sender)
+        file_format, reading = self._read(data, size, path.name, sender, no_sender, sha256)
         record = self._store_new(NewSubmission(
             fiscal_year=self.fiscal_year, sha256=sha256, size=size, content=data, file_name=self._name(path),
             source=printable(source or str(path.absolute())), channel=self.channel, file_format=file_format,

@@ -39,14 +39,11 @@ from __future__ import annotations
 import gc
 import html as html_entities
 import logging
-import os
 import re
-import threading
 import traceback
 import zlib
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
-from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import Connection, wait
 
 import pydyf
@@ -59,6 +56,7 @@ from weasyprint.text.ffi import TO_UNITS, ffi, gobject, pango
 from weasyprint.text.fonts import FontConfiguration, get_pango_font_key
 
 from tenken.report.render import BASE_URL, PDF_VARIANT, AssetFetcher, collector_paused, write_pdf
+from tenken.processes import start_context, usable_cpus
 from tenken.report.warm import Warnings, replay
 
 LOGGER = logging.getLogger(__name__)
@@ -628,13 +626,6 @@ def _step(works: dict[int, ChunkWork], step: str, index: int, value):
     return works.pop(index).serialize(value)
 
 
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def render_chunks(split: Split, workers: int | None = None) -> bytes:
     """The PDF of a split report: chunks rendered by up to `workers` processes (default: the usable CPUs;
     1: all in this process), the same bytes whatever their number."""
@@ -659,16 +650,8 @@ def _run_here(chunks: tuple[Chunk, ...]) -> list[Part]:
 
 
 def _context():
-    """Fork when this process runs one thread (fast: WeasyPrint is imported already); else a fork
-    server, since forking a process whose other threads may hold locks is unsafe."""
-    methods = get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return get_context("fork")
-    if "forkserver" in methods:
-        context = get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return get_context("spawn")
+    """tenken.processes.start_context: a fork server (where one is needed) that has imported this module."""
+    return start_context([__name__])
 
 
 def _run_in_processes(chunks: tuple[Chunk, ...], count: int) -> list[Part]:

@@ -87,7 +87,8 @@ def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     Files go INBOX_CHUNK at a time: each is stored in its own transaction, then the chunk's deliveries
     are marked taken in one transaction and its answers claimed in one (Dispatcher.notices_claimed); each
     answer is marked sent as soon as it is, and each file leaves the inbox only once its answer went out.
-    The delivery records and which bytes the cycle holds are read once per run, not once per file.
+    The delivery records and which bytes the cycle holds are read once per run, not once per file; the
+    forms of the files ahead are read by worker processes meanwhile (Intake.reading_ahead).
     """
     inbox, received = cycle.folder("inbox"), cycle.folder("received")
     report = report if report is not None else IntakeReport()
@@ -97,8 +98,9 @@ def take_in(cycle: Cycle, report: IntakeReport | None = None) -> IntakeReport:
     intake = intake_for(cycle, cycle.folder("answers"), INBOX)
     intake.remember_recorded()
     deliveries = _Deliveries.read(cycle)
-    for start in range(0, len(entries), INBOX_CHUNK):
-        _take_in_chunk(cycle, intake, deliveries, entries[start:start + INBOX_CHUNK], received, report)
+    with intake.reading_ahead(entries):  # worker processes read the next files' forms (workbook.ahead)
+        for start in range(0, len(entries), INBOX_CHUNK):
+            _take_in_chunk(cycle, intake, deliveries, entries[start:start + INBOX_CHUNK], received, report)
     return report
 
 

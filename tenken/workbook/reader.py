@@ -240,6 +240,14 @@ def read_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS, reader: str = DE
                 token=meta.get("token", ""), request_version=meta.get("request_version", ""))
 
 
+def read_form(data: bytes, file_format: str, limits: Limits = DEFAULT_LIMITS, reader: str = DEFAULT_READER,
+              measure_label: str = DEFAULT_MEASURE_LABEL) -> Form:
+    """A returned form: a request workbook (file_format "xlsx") or its CSV ("csv"). Raises Refused."""
+    if file_format == "xlsx":
+        return read_workbook(data, limits, reader, measure_label)
+    return read_csv(data, limits, measure_label)
+
+
 def decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM) or Shift_JIS (cp932, as Excel saves it in Japan)."""
     if data.startswith(b"\xef\xbb\xbf"):
