@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -93,6 +94,26 @@ def test_the_corpus_read_ahead_by_workers_gets_the_very_outcomes_of_reading_each
     assert len(accepted) >= 34 and len(read_here) > len(accepted) + 20  # genuine and hostile both taken in
     # Most forms were read there: every regular file named as a form, but the copies of bytes already held.
     assert counted.read_there >= len(accepted)
+
+
+def test_beside_other_threads_as_in_a_flow_the_workers_come_from_a_fork_server_and_read_the_same(
+        plan, corpus, read_here, tmp_path, monkeypatch):
+    """A Prefect flow runs threads of its own: forking it is unsafe, so the workers come from a fork server."""
+    counted = Counted(monkeypatch)
+    methods: list[str] = []
+    context_for = ahead.start_context
+    monkeypatch.setattr(ahead, "start_context", lambda preload: methods.append(
+        (context := context_for(preload)).get_start_method()) or context)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="another task", daemon=True)
+    other.start()
+    try:
+        assert taken_in(plan, corpus, tmp_path, "forkserver", 2) == read_here
+    finally:
+        stop.set()
+        other.join()
+    assert methods == ["forkserver"]
+    assert counted.read_there > 30
 
 
 def test_workers_killed_at_the_start_cost_nothing_but_time(plan, corpus, read_here, tmp_path, monkeypatch, caplog):
