@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Literal
 
 import numpy as np
@@ -20,6 +21,8 @@ from .plan import PreviousRates, Rating
 
 _COUNT_COLUMNS = {Rating.EXCEEDED.value: "exceeded", Rating.ACHIEVED.value: "achieved",
                   Rating.NOT_ACHIEVED.value: "not_achieved"}
+_COUNT_CODE = {symbol: k for k, symbol in enumerate(_COUNT_COLUMNS)}
+_NOT_ACHIEVED_CODE = _COUNT_CODE[Rating.NOT_ACHIEVED.value]
 TOTAL_LABEL = "合計"
 
 
@@ -153,11 +156,15 @@ class _Tally:
     the rows of the assessment's frame counted once, not a crosstab per level."""
 
     def __init__(self, frame: pd.DataFrame):
-        rating = frame["rating"].to_numpy(dtype=object)
-        self._code = np.full(len(frame), -1, dtype=np.intp)  # index into _COUNT_COLUMNS, -1 for none
-        for k, symbol in enumerate(_COUNT_COLUMNS):
-            self._code[rating == symbol] = k
-        self._counted = (frame["status"].to_numpy(dtype=object) == "rated") & (self._code >= 0)
+        # each distinct rating and status looked up once (pd.factorize), not every row compared with each
+        found, ratings = pd.factorize(frame["rating"].to_numpy(dtype=object))
+        code_of = np.array([_COUNT_CODE.get(rating, -1) for rating in ratings] + [-1], dtype=np.intp)
+        self._code = code_of[found]  # index into _COUNT_COLUMNS, -1 for none (and for no value, found -1)
+        found, statuses = pd.factorize(frame["status"].to_numpy(dtype=object))
+        counts = np.bincount(found[found >= 0], minlength=len(statuses))
+        self.statuses = {status: int(c) for status, c in zip(statuses.tolist(), counts.tolist())}  # measures
+        rated = statuses.tolist().index("rated") if "rated" in self.statuses else len(statuses)
+        self._counted = (found == rated) & (self._code >= 0)
         self._frame = frame
         self.total = self._entries(np.bincount(self._code[self._counted], minlength=3))
 
@@ -165,13 +172,30 @@ class _Tally:
     def _entries(counts: np.ndarray) -> dict:
         return _entry(*(int(c) for c in counts))
 
+    def not_achieved(self) -> np.ndarray:
+        """Which rows are counted as △, as a mask."""
+        return self._counted & (self._code == _NOT_ACHIEVED_CODE)
+
     def by(self, column: str, keys: list[str]) -> dict[str, dict]:
         """The counts of each node in `keys`, whose key the measures hold in `column` (level_0 …)."""
         keys = list(dict.fromkeys(keys))
-        node = pd.Categorical(self._frame[column].to_numpy(dtype=object)[self._counted], categories=keys).codes
+        node = _codes(self._frame[column].to_numpy(dtype=object)[self._counted], keys)
         known = node >= 0
         counts = np.bincount(node[known] * 3 + self._code[self._counted][known], minlength=3 * len(keys))
         return {key: self._entries(counts[3 * k:3 * k + 3]) for k, key in enumerate(keys)}
+
+
+def _codes(values: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Where each of `values` is in `keys` (distinct), -1 for none: pd.Categorical(values, keys).codes.
+
+    The rows come in plan order, where a node's measures follow one another: each run of one value
+    is looked up once, not every row."""
+    if not len(values):
+        return np.zeros(0, dtype=np.intp)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    index = dict(zip(keys, range(len(keys))))
+    found = np.fromiter(map(index.get, values[starts].tolist(), repeat(-1)), dtype=np.intp, count=len(starts))
+    return np.repeat(found, np.diff(np.append(starts, len(values))))
 
 
 def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> Summary:
@@ -179,7 +203,6 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
     plan, frame, year = assessment.plan, assessment.measures, assessment.fiscal_year
     if previous is None:
         previous = plan.previous_rates.get(year - 1)
-    status = frame["status"].to_numpy(dtype=object)
     tally = _Tally(frame)
     total = tally.total
     by_top = tally.by("level_0", [node.key for node in plan.tree])
@@ -198,15 +221,14 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
             sub_pillars=children,
         ))
 
-    rating = frame["rating"].to_numpy(dtype=object)
-    not_achieved = frame["cause"][(status == "rated") & (rating == Rating.NOT_ACHIEVED.value)]
+    not_achieved = pd.Series(frame["cause"].array[tally.not_achieved()])  # the causes of △
     by_cause = not_achieved.replace("", "untagged").value_counts()
     policy = plan.rating
     by_cause_labelled = {policy.cause_label(k) if k != "untagged" else "未分類": int(v)
                          for k, v in by_cause.items()}
     external = int(not_achieved.isin(policy.external_cause_tags).sum())
 
-    finished = int((status == "finished").sum())
+    finished = tally.statuses.get("finished", 0)
     return Summary(
         fiscal_year=year,
         level_labels=tuple(level.label for level in plan.levels),
@@ -215,8 +237,8 @@ def summarize(assessment: Assessment, previous: PreviousRates | None = None) -> 
         measures=len(frame),
         finished_earlier=finished,
         worked_on=len(frame) - finished,
-        no_indicator=int((status == "no_indicator").sum()),
-        missing=int((status == "missing").sum()),
+        no_indicator=tally.statuses.get("no_indicator", 0),
+        missing=tally.statuses.get("missing", 0),
         **total,
         previous_rate=previous.total if previous else None,
         not_achieved_by_cause={str(k): int(v) for k, v in by_cause.items()},

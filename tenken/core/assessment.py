@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain, compress, count, repeat
-from operator import eq, is_, is_not, itemgetter
+from operator import is_not, itemgetter, not_
 
 import numpy as np
 import pandas as pd
@@ -101,14 +101,17 @@ def _checked(plan: Plan, results: ResultSet, allow_missing: bool) -> tuple[list[
     if len(num_measure):
         codes = numeric_codes(num_target, num_actual, num_lower, policy.exceeded_ratio)
         np.minimum.at(rule, num_measure, codes)
-    status = np.array(columns.status, dtype=object)
+    status = _objects(columns.status)
     rated = status == "rated"
     rule = np.where(rated & (rule != _UNRATED), rule, Rating.NO_INDICATOR.rank).astype(np.int8)
 
-    at, adjustments = columns.at, columns.adjustments
-    adjusted = {at[j]: adjustments[j]
-                for j in np.flatnonzero(np.fromiter(map(is_not, adjustments, repeat(None)), dtype=bool,
-                                                    count=len(adjustments))).tolist()}
+    adjustments = columns.adjustments
+    adjusted: dict[int, Adjustment] = {}
+    if adjustments.count(None) < len(adjustments):  # most years have none: a count of Nones (by identity) tells
+        at = columns.present.tolist()
+        adjusted = {at[j]: adjustments[j]
+                    for j in np.flatnonzero(np.fromiter(map(is_not, adjustments, repeat(None)), dtype=bool,
+                                                        count=len(adjustments))).tolist()}
     final = rule.copy()
     for i in sorted(adjusted):
         if rated[i]:
@@ -135,26 +138,25 @@ class _Checked:
         n = len(plan.measures)
         finished_in = [None] * n
         for i in np.flatnonzero(status == "finished").tolist():
-            finished_in[i] = columns.year_plans[i].finished_in
-        self_rating = np.array(columns.self_ratings, dtype=object)
-        for symbol in _RATING_SYMBOLS:  # the ratings' values; "" for none
-            self_rating[self_rating == symbol] = symbol
-        self_rating[np.equal(self_rating, None)] = ""
-        cause = np.array(columns.causes, dtype=object)
+            finished_in[i] = columns.year_plan(i).finished_in
+        # the ratings' values ("" for none): plain str, not the Rating members the results hold
+        self_rating = np.fromiter(map(_SYMBOL_OF.__getitem__, columns.self_ratings), dtype=object,
+                                  count=len(columns.self_ratings))
+        cause = _objects(columns.causes)
         cause[np.equal(cause, None)] = ""
         data = {
-            "key": np.array(columns.keys, dtype=object),
-            "number": np.array(columns.numbers, dtype=np.int64),
-            "name": np.array(columns.names, dtype=object),
+            "key": _objects(columns.keys),
+            "number": np.fromiter(columns.numbers, dtype=np.int64, count=n),
+            "name": _objects(columns.names),
             "department": columns.departments,
-            "indicator": np.array(columns.indicators, dtype=object),
+            "indicator": _objects(columns.indicators),
             "status": status,
             "target": columns.targets,
             "actual": columns.actuals,
             "rule_rating": _RATING_SYMBOLS[rule + 1],
             "rating": _RATING_SYMBOLS[final + 1],
             "suggested": columns.suggested,
-            **{f"level_{depth}": np.array(list(map(itemgetter(depth), columns.paths)), dtype=object)
+            **{f"level_{depth}": np.fromiter(map(itemgetter(depth), columns.paths), dtype=object, count=n)
                for depth in range(len(plan.levels))},
             "self_rating": columns.spread(self_rating),
             "adjustment_reason": _spread(n, list(adjusted), [a.justification for a in adjusted.values()]),
@@ -165,27 +167,52 @@ class _Checked:
         }
         if not n:  # no measures: the dtypes pandas gives empty lists, as the frame has always had
             data = {name: column if name in ("rule_rating", "rating") else [] for name, column in data.items()}
-        return pd.DataFrame(data)
+        elif _TEXT_ARRAYS:
+            data = {name: _text(column) if name not in ("number", "finished_in") else column
+                    for name, column in data.items()}
+        return pd.DataFrame(data, copy=False)  # every column made here for the frame alone: no copy
 
 
-_NO_YEAR = YearPlan(status="no_indicator")  # stands in for a year the plan lacks (status "invalid")
+# The dtype pandas gives a column of str: str (StringDtype) since pandas 3, object before. Where it is
+# StringDtype kept in Python objects, the frame's text columns (object arrays holding only str) are
+# given that dtype here, which keeps the str as they are, rather than left to pandas, which would
+# first look at every value to infer the dtype and then convert them: the same columns, in a third
+# of the time.
+_TEXT_DTYPE = pd.Series([""]).dtype
+_TEXT_ARRAYS = isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "python"
+
+
+def _text(column: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """An object array of str as the frame's column of dtype `_TEXT_DTYPE` (with `_TEXT_ARRAYS`)."""
+    return pd.array(column, dtype=_TEXT_DTYPE, copy=False)
+
+
+def _objects(values: list) -> np.ndarray:
+    """A list as a 1-d object array, each item as it is: np.fromiter takes them one by one, where
+    np.array first looks into every item for a nested sequence."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
 _BY_RANK = tuple(RATING_BY_RANK[rank] for rank in (0, 1, 2))  # △ ○ ◎: the ratings a person can give
 
 
-def _spread(n: int, at: list[int], values) -> np.ndarray:
+def _spread(n: int, at: list[int] | np.ndarray, values) -> np.ndarray:
     """A column of n strings: `values` at the positions `at`, "" elsewhere."""
     column = np.full(n, "", dtype=object)
     if len(at):
-        column[at] = values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
+        column[at] = values if isinstance(values, np.ndarray) else _objects(values)
     return column
 
 
 def _numbered_column(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
     """`_numbered` for many rows at once: each row's `count` values from `first` on, in an object
     array; "" for a row without values."""
-    column = np.full(len(count), "", dtype=object)
-    single = count == 1
-    column[single] = values[first[single]]
+    if not len(values):
+        return np.full(len(count), "", dtype=object)
+    # every row's first value (a row without values takes some other one, within bounds), then "" for
+    # the rows not of one value: one gather for the many rows of one value
+    column = values[np.minimum(first, len(values) - 1)]
+    column[count != 1] = ""
     for parts in np.unique(count[count > 1]).tolist():
         rows = np.flatnonzero(count == parts)
         text = "(1)" + values[first[rows]]
@@ -193,21 +220,6 @@ def _numbered_column(values: np.ndarray, first: np.ndarray, count: np.ndarray) -
             text = text + f" ({p + 1})" + values[first[rows] + p]
         column[rows] = text
     return column
-
-
-def _in_plan_order(keys: list[str], wanted: list[str]) -> np.ndarray | None:
-    """Where each of `wanted` is in `keys`, when they come in the same order, each once (results
-    compiled from the ledger do: results.load_cycle sorts them); else None. One walk through both."""
-    at: list[int] = []
-    measures = iter(enumerate(keys))
-    for key in wanted:
-        for i, measure_key in measures:
-            if measure_key == key:
-                at.append(i)
-                break
-        else:
-            return None
-    return np.array(at, dtype=np.intp)
 
 
 class _Columns:
@@ -231,38 +243,44 @@ class _Columns:
         self.names: list[str] = []
         self.indicators: list[str] = []
         self.paths: list[tuple[str, ...]] = []
-        self.year_plans: list[YearPlan] = []
         self.status: list[str] = []
-        self.parts: list[Part] = []  # every part of the year, flat (only rated years have parts)
         keys, numbers, names, indicators, paths = self.keys, self.numbers, self.names, self.indicators, self.paths
-        year_plans, status, flat_parts = self.year_plans, self.status, self.parts
+        status = self.status
+        self.year = year
         departments: list[str] = []
         part_count: list[int] = []
         targets: list[str] = []
         kinds: list[str] = []
         directions: list[str] = []
+        # Fields are read from the models' __dict__, where pydantic keeps them: reading a model's attribute
+        # goes the slow way round (BaseModel defines __getattr__) and costs about twice a subscript.
         for measure in measures:
-            keys.append(measure.key)
-            numbers.append(measure.number)
-            names.append(measure.name)
-            departments.append(measure.department)
-            indicators.append(measure.indicator)
-            paths.append(measure.path)
-            year_plan = measure.years.get(year, _NO_YEAR)
-            year_plans.append(year_plan)
-            status.append(year_plan.status)
-            parts = year_plan.parts
+            fields = measure.__dict__
+            keys.append(fields["key"])
+            numbers.append(fields["number"])
+            names.append(fields["name"])
+            departments.append(fields["department"])
+            indicators.append(fields["indicator"])
+            paths.append(fields["path"])
+            year_plan = fields["years"].get(year)
+            if year_plan is None:  # a year the plan lacks: for _check_measure to word
+                status.append("invalid")
+                part_count.append(0)
+                continue
+            fields = year_plan.__dict__
+            status.append(fields["status"])
+            parts = fields["parts"]
             part_count.append(len(parts))
-            for part in parts:
-                flat_parts.append(part)
-                targets.append(part.target)
-                kinds.append(part.kind)
-                directions.append(part.direction)
-        self.part_count = part_count = np.array(part_count, dtype=np.intp)
-        self.departments = np.array(departments, dtype=object)
-        self.targets_of_parts = np.array(targets, dtype=object)
-        self.numeric_part = np.array(kinds, dtype=object) == "numeric"
-        self.lower_part = np.array(directions, dtype=object) == "lower"
+            for part in parts:  # every part of the year, numbered flat (only rated years have parts)
+                fields = part.__dict__
+                targets.append(fields["target"])
+                kinds.append(fields["kind"])
+                directions.append(fields["direction"])
+        self.part_count = part_count = np.fromiter(part_count, dtype=np.intp, count=n)
+        self.departments = _objects(departments)
+        self.targets_of_parts = _objects(targets)
+        self.numeric_part = _objects(kinds) == "numeric"
+        self.lower_part = _objects(directions) == "lower"
         self.first_part = np.cumsum(part_count) - part_count
         self.owner = np.repeat(np.arange(n), part_count)  # of each part
         self.targets = _numbered_column(self.targets_of_parts, self.first_part, part_count)
@@ -276,11 +294,19 @@ class _Columns:
         self.num_actual: list[float] = []
         self.num_lower: list[bool] = []
 
+    def part(self, flat: int) -> Part:
+        """The part numbered `flat` in the flat numbering of every measure's parts (`owner`, `first_part`)."""
+        i = self.owner[flat]
+        return self.year_plan(i).parts[flat - self.first_part[i]]
+
+    def year_plan(self, i: int) -> YearPlan:
+        """Measure i's plan for the year (which it has, unless its status is "invalid")."""
+        return self.measures[i].years[self.year]
+
     def take(self, results: ResultSet, problems: list[Problem]) -> None:
         """The results, in one pass and in their own order: a second result for a measure, or one for no
-        measure, is a problem and left out. `at` holds each result's measure."""
+        measure, is a problem and left out. `present` holds each result's measure."""
         rows = results.results
-        measure_keys: list[str] = []
         written: list[tuple[str, ...]] = []
         self_ratings: list[Rating | None] = []
         reasons: list[str] = []
@@ -288,22 +314,36 @@ class _Columns:
         highlights: list[tuple[str, ...]] = []
         adjustments: list[Adjustment | None] = []
         submitted_by: list[str | None] = []
+        # Each result's measure, found on the way while the results come in plan order (results compiled
+        # from the ledger do: results.load_cycle sorts them): each key looked for from where the last
+        # one was found, list.index walking the measures in C. Else (None) looked up by key below.
+        find, i = self.keys.index, 0
+        in_order: list[int] | None = []
         for result in rows:
-            measure_keys.append(result.measure)
-            written.append(result.actual)
-            self_ratings.append(result.self_rating)
-            reasons.append(result.reason)
-            causes.append(result.cause)
-            highlights.append(result.highlight)
-            adjustments.append(result.adjustment)
-            submitted_by.append(result.department)
+            fields = result.__dict__  # a pydantic model's fields: subscripts cost less than its attributes
+            key = fields["measure"]
+            if in_order is not None:
+                try:
+                    i = find(key, i)
+                    in_order.append(i)
+                    i += 1
+                except ValueError:  # not further on: out of order, repeated or no measure's
+                    in_order = None
+            written.append(fields["actual"])
+            self_ratings.append(fields["self_rating"])
+            reasons.append(fields["reason"])
+            causes.append(fields["cause"])
+            highlights.append(fields["highlight"])
+            adjustments.append(fields["adjustment"])
+            submitted_by.append(fields["department"])
         self.written, self.self_ratings, self.reasons, self.causes = written, self_ratings, reasons, causes
         self.highlights, self.adjustments = highlights, adjustments
-        at = _in_plan_order(self.keys, measure_keys)
-        if at is None:
+        if in_order is not None:
+            at = np.fromiter(in_order, dtype=np.intp, count=len(in_order))
+        else:
             index = dict(zip(self.keys, count()))
-            at = np.fromiter(map(index.get, measure_keys, repeat(-1)), dtype=np.intp, count=len(rows))
-        self.taken = list(rows)
+            at = np.fromiter((index.get(result.measure, -1) for result in rows), dtype=np.intp, count=len(rows))
+        self.taken = rows
         if len(at) and (at.min() < 0 or np.bincount(at).max() > 1):
             kept = np.zeros(len(rows), dtype=bool)
             seen: set[str] = set()
@@ -325,8 +365,8 @@ class _Columns:
             for name in ("taken", "written", "self_ratings", "reasons", "causes", "highlights", "adjustments"):
                 setattr(self, name, list(compress(getattr(self, name), kept)))
             submitted_by = list(compress(submitted_by, kept))
-        self.at = at.tolist()  # each taken result's measure
-        self.submitted_by = np.array(submitted_by, dtype=object)
+        self.present = at  # each taken result's measure
+        self.submitted_by = _objects(submitted_by)
         self.position = np.full(len(self.measures), -1, dtype=np.intp)  # of each measure's result in `taken`
         self.position[at] = np.arange(len(at))
 
@@ -337,18 +377,21 @@ class _Columns:
 
     def spread(self, values) -> np.ndarray:
         """A column over the measures of `values`, one per submitted result: "" where none."""
-        return _spread(len(self.measures), self.at, values)
+        return _spread(len(self.measures), self.present, values)
 
     def read(self) -> np.ndarray:
         """Fill the columns from the results taken; the measures to check again on their own, as a mask."""
         n = len(self.measures)
         status, part_count = self.status, self.part_count
-        retry = np.fromiter(map(is_, self.year_plans, repeat(_NO_YEAR)), dtype=bool, count=n)
-        for i in np.flatnonzero(retry).tolist():
-            status[i] = "invalid"
-        rated = np.array(status, dtype=object) == "rated"
+        status_column = _objects(status)
+        retry = status_column == "invalid"  # a year the plan lacks
+        rated = status_column == "rated"
 
-        present = np.array(self.at, dtype=np.intp)
+        # every written actual in one flat list, each result's from `written_first` on
+        self.written_flat = list(chain.from_iterable(self.written))
+        written_counts = np.fromiter(map(len, self.written), dtype=np.intp, count=len(self.written))
+        self.written_first = np.cumsum(written_counts) - written_counts
+        present = self.present
         has_result = self.position >= 0
         unsubmitted = rated & ~has_result
         if self.allow_missing:
@@ -358,10 +401,10 @@ class _Columns:
             retry |= unsubmitted
         if len(present):
             written_count = np.zeros(n, dtype=np.intp)
-            written_count[present] = np.fromiter(map(len, self.written), dtype=np.intp, count=len(present))
+            written_count[present] = written_counts
             other_department = np.zeros(n, dtype=bool)
-            other_department[present] = (np.not_equal(self.submitted_by, None)
-                                         & (self.submitted_by != self.departments[present]))
+            given = np.flatnonzero(np.not_equal(self.submitted_by, None))  # who submitted, where known
+            other_department[present[given]] = self.submitted_by[given] != self.departments[present[given]]
             retry[present[self._refused_characters()]] = True
             retry |= has_result & ~rated & (written_count > 0)  # an actual for a year without targets
             retry |= has_result & rated & (other_department | (written_count != part_count))
@@ -371,8 +414,9 @@ class _Columns:
     def _refused_characters(self) -> np.ndarray:
         """Which results hold a text `characters_problem` refuses (as a mask over `taken`)."""
         adjustments = list(filter(None, self.adjustments))
-        one_line = chain(chain.from_iterable(self.written), filter(None, self.causes), (a.by for a in adjustments))
-        several_lines = chain(self.reasons, chain.from_iterable(self.highlights),
+        # a column's texts repeat (the same cause, or reason, in many results): each distinct one passed once
+        one_line = chain(self.written_flat, set(self.causes) - {None}, (a.by for a in adjustments))
+        several_lines = chain(set(self.reasons), chain.from_iterable(self.highlights),
                               (a.justification for a in adjustments))
         refused_one, refused_several = refused_texts(one_line), refused_texts(several_lines, multiline=True)
         refused = np.zeros(len(self.taken), dtype=bool)
@@ -391,29 +435,35 @@ class _Columns:
         part_count, first_part = self.part_count, self.first_part
         position = self.position
         measure_rows = np.flatnonzero(rows)
-        written = np.array(list(chain.from_iterable(map(self.written.__getitem__, position[measure_rows].tolist()))),
-                           dtype=object)
-        selected = np.flatnonzero(rows[self.owner])  # their parts (in `self.parts`), as `written` has them
-        counts = part_count[measure_rows]
-        self.actuals[measure_rows] = _numbered_column(written, np.cumsum(counts) - counts, counts)
+        selected = np.flatnonzero(rows[self.owner])  # their parts (numbered flat), as `written` has them
+        counts = part_count[measure_rows]  # as many as written (`read` saw to it)
+        starts = np.cumsum(counts) - counts
+        # their actuals, from the flat list: each measure's result's first, then the parts after it
+        taking = np.repeat(self.written_first[position[measure_rows]] - starts, counts) + np.arange(len(selected))
+        written = _objects(self.written_flat)[taking]
+        self.actuals[measure_rows] = _numbered_column(written, starts, counts)
 
-        targets = self.targets_of_parts[selected]
+        targets = self.targets_of_parts  # of every part, numbered flat
         part_owner = self.owner[selected]
         numeric = self.numeric_part[selected]
-        blank = np.fromiter(map(len, map(str.strip, written)), dtype=np.intp, count=len(written)) == 0
-        retry[part_owner[blank]] = True
 
-        # qualitative parts: the system's suggestion, the first a measure's parts give
-        asked = np.flatnonzero(~numeric & ~blank)
+        # qualitative parts: a blank one is for _check_measure to refuse (a blank numeric part is no plain
+        # number: below, _numeric_actual refuses it); the system's suggestion, the first a measure's parts give
+        qualitative_parts = np.flatnonzero(~numeric)
+        qualitative_written = written[qualitative_parts].tolist()
+        blank = np.fromiter(map(str.isspace, qualitative_written), dtype=bool, count=len(qualitative_written))
+        blank |= np.fromiter(map(len, qualitative_written), dtype=np.intp, count=len(qualitative_written)) == 0
+        retry[part_owner[qualitative_parts[blank]]] = True
+        asked = qualitative_parts[~blank]
         answers: dict[str, dict[str, str]] = {}  # target -> actual -> suggestion ("" for none): asked once
         suggestion = []
-        for target, actual in zip(targets[asked].tolist(), written[asked].tolist()):
+        for target, actual in zip(targets[selected[asked]].tolist(), written[asked].tolist()):
             by_actual = answers.setdefault(target, {})
             if actual not in by_actual:
                 answer = suggest_qualitative(target, actual, policy)
                 by_actual[actual] = answer.value if answer is not None else ""
             suggestion.append(by_actual[actual])
-        suggestions = np.array(suggestion, dtype=object)
+        suggestions = _objects(suggestion)
         given = suggestions != ""
         measure_of, first = np.unique(part_owner[asked][given], return_index=True)
         self.suggested[measure_of] = suggestions[given][first]
@@ -422,7 +472,7 @@ class _Columns:
         qualitative = np.zeros(len(measures), dtype=bool)
         qualitative[part_owner[~numeric]] = True
         which = np.flatnonzero(qualitative)
-        self_rating = np.array(list(map(self.self_ratings.__getitem__, position[which].tolist())), dtype=object)
+        self_rating = _objects(list(map(self.self_ratings.__getitem__, position[which].tolist())))
         rank = np.full(len(which), _UNRATED, dtype=np.int8)
         for rating in _BY_RANK:
             rank[self_rating == rating.value] = rating.rank
@@ -430,25 +480,29 @@ class _Columns:
         self.qual_code[which] = rank
 
         # numeric parts: read together, each left to parse_value (and the checks) only when not plain
-        q = np.flatnonzero(numeric & ~blank)
-        q_parts = selected[q]  # in self.parts
+        q = np.flatnonzero(numeric)
+        q_parts = selected[q]  # numbered flat
         q_written = written[q].tolist()
         q_owner = part_owner[q]
         plain, values, units = plain_numbers(q_written)
-        # a numeric part's unit is its target's (Part's validator): a plain target tells both
-        target_plain, target_values, target_units = plain_numbers(targets[q].tolist())
+        # a numeric part's unit is its target's (Part's validator): a plain target tells both. A plan has
+        # few distinct targets: each is read once
+        found, distinct = pd.factorize(targets[q_parts])
+        target_plain, target_values, target_units = plain_numbers(distinct.tolist())
+        target_plain, target_values = target_plain[found], target_values[found]
+        target_units = _objects(target_units)[found]
         for k in np.flatnonzero(~target_plain).tolist():
-            target_part = self.parts[q_parts[k]]
+            target_part = self.part(q_parts[k])
             target_values[k], target_units[k] = float(target_part.target_quantity.value), target_part.unit
-        accepted = plain & np.fromiter(map(eq, units, target_units), dtype=bool, count=len(q_written))
+        accepted = plain & (_objects(units) == target_units)
         for k in np.flatnonzero(accepted & (values < 0)).tolist():
-            accepted[k] = self.parts[q_parts[k]].negative_allowed
+            accepted[k] = self.part(q_parts[k]).negative_allowed
         scratch: list[Problem] = []
         for k in np.flatnonzero(~accepted).tolist():  # what parse_value must read, or what the checks refuse
             i = int(q_owner[k])
             if retry[i]:
                 continue
-            value = _numeric_actual(plan, measures[i], self.parts[q_parts[k]], q_written[k],
+            value = _numeric_actual(plan, measures[i], self.part(q_parts[k]), q_written[k],
                                     int(q_parts[k] - first_part[i] + 1), int(part_count[i]), policy, scratch)
             if scratch:
                 retry[i] = True
@@ -541,6 +595,7 @@ def _check_measure(plan: Plan, year: int, measure: Measure, i: int, columns: _Co
             columns.qual_code[i] = result.self_rating.rank
 
 
+_SYMBOL_OF = {rating: rating.value for rating in Rating} | {None: ""}  # a self-rating as the frame gives it
 _RATING_SYMBOLS = np.array([Rating.NO_INDICATOR.value, Rating.NOT_ACHIEVED.value, Rating.ACHIEVED.value,
                             Rating.EXCEEDED.value], dtype=object)  # indexed by rank + 1
 
@@ -659,10 +714,14 @@ def _check_reasons(plan: Plan, columns: _Columns, rated: np.ndarray, final: np.n
     """△ needs a reason (an adjustment's justification counts); a cause tag must be a known one."""
     policy, measures = plan.rating, columns.measures
     not_achieved = np.flatnonzero(rated & (final == Rating.NOT_ACHIEVED.rank))
-    for i, j in zip(not_achieved.tolist(), columns.position[not_achieved].tolist()):
+    results_of = columns.position[not_achieved]
+    reasons = list(map(columns.reasons.__getitem__, results_of.tolist()))
+    # most give a reason: only the measures giving none are looked at one by one
+    blank = np.fromiter(map(not_, map(str.strip, reasons)), dtype=bool, count=len(reasons))
+    for i, j in zip(not_achieved[blank].tolist(), results_of[blank].tolist()):
         adjustment = columns.adjustments[j]
         justification = adjustment.justification if adjustment else ""
-        if not columns.reasons[j].strip() and not justification.strip():
+        if not justification.strip():
             problems.append(Problem(
                 f"{named_measure(plan, measures[i])}は未達成（△）のため、「未達成の理由及び今後の見込み等」を入力してください。",
                 measures[i].key, "reason"))
