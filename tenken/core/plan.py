@@ -269,5 +269,6 @@ class Plan(_Model):
 
     def leaf_count(self) -> int:
         """Nodes of the innermost level (分野 in Kanagawa's plan)."""
-        return sum(1 for n in self.nodes.values() if n.depth == len(self.levels) - 1)
+        innermost = len(self.levels) - 1
+        return sum(1 for n in self.nodes.values() if n.depth == innermost)
 
