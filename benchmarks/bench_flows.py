@@ -11,7 +11,8 @@
     collect-and-remind  the flow taking in every department's filled workbook, delivered to the inbox with its
                         sender recorded (as bench_cycle.py), answering each (outbox) and reminding nobody.
       anchor            the same files taken in by bench_intake.py's path, outside Prefect: Intake(plan, year,
-                        ledger).run(files) into a fresh SQLite ledger.
+                        ledger).run(files) into a fresh SQLite ledger (its forms read ahead by worker
+                        processes, as the flow's are: tenken/workbook/ahead.py).
 
 Each run starts from a fresh var folder (the same submission key, so the filled workbooks are written once).
 Tenken's run and its anchor's alternate, so that other work on the machine weighs on both alike.

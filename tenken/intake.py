@@ -63,8 +63,12 @@ class IntakeOutcome:
 
 
 LOCK_FILE_PREFIX = "~$"
-_NOT_A_FILE_WHAT = {"link": "リンク", "folder": "フォルダ", "special": "パイプや装置などの特殊なファイル",
-                    "hardlink": "ハードリンク"}
+NOT_A_FILE = "通常のファイルではないため受け付けられません（{what}）。記入した依頼ファイルそのものを提出してください。"
+LOCK_FILE = ("Excel がブックを開いている間に作る一時ファイル（名前が「~$」で始まるファイル）です。"
+             "ブックを閉じてから、ブック本体（.xlsx）を提出してください。")
+_NOT_A_FILE_WHAT = {  # what NOT_A_FILE names, by what Intake._open found
+    "link": "リンク", "folder": "フォルダ", "special": "パイプや装置などの特殊なファイル",
+    "hardlink": "ハードリンク"}
 
 
 def _form_format(data: bytes, name: str) -> str:
@@ -73,9 +77,6 @@ def _form_format(data: bytes, name: str) -> str:
     if data.startswith((ZIP_MAGIC, OLE_MAGIC)) or lowered.endswith(WORKBOOK_SUFFIXES):
         return "xlsx"
     return "csv" if lowered.endswith(CSV_SUFFIXES) else ""
-NOT_A_FILE = "通常のファイルではないため受け付けられません（{what}）。記入した依頼ファイルそのものを提出してください。"
-LOCK_FILE = ("Excel がブックを開いている間に作る一時ファイル（名前が「~$」で始まるファイル）です。"
-             "ブックを閉じてから、ブック本体（.xlsx）を提出してください。")
 
 
 def collect_paths(paths: Iterable[Path]) -> list[Path]:
