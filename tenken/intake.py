@@ -159,13 +159,13 @@ class Intake:
         return outcomes
 
     @contextmanager
-    def reading_ahead(self, paths: list[Path], workers: int | None = None) -> Iterator[None]:
+    def reading_ahead(self, paths: list[Path]) -> Iterator[None]:
         """While this runs, the files submit_file meets among `paths` (in their order) have their forms read
         by worker processes a few files ahead (tenken.workbook.ahead); a run of fewer than
         ahead.MIN_FILES files, or on one CPU, reads each here as it comes."""
         from tenken.workbook.ahead import FormsAhead
 
-        ahead = FormsAhead.start(paths, self._peek, (self.limits, self.reader, self.plan.measure_label), workers)
+        ahead = FormsAhead.start(paths, self._peek, (self.limits, self.reader, self.plan.measure_label))
         if ahead is None:
             yield
             return

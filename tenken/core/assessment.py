@@ -252,8 +252,8 @@ class _Columns:
         targets: list[str] = []
         kinds: list[str] = []
         directions: list[str] = []
-        # Fields are read from the models' __dict__, where pydantic keeps them: reading a model's attribute
-        # goes the slow way round (BaseModel defines __getattr__) and costs about twice a subscript.
+        # Fields are read from the models' __dict__, where pydantic keeps them: an attribute is first looked
+        # for along the model's class hierarchy (a miss, for a field) and costs about 1.6 times a subscript.
         for measure in measures:
             fields = measure.__dict__
             keys.append(fields["key"])
