@@ -20,12 +20,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def forks_here() -> bool:
+    """A worker may be forked from this process: the platform forks, and no other thread runs that could
+    hold a lock the worker would need."""
+    return "fork" in get_all_start_methods() and threading.active_count() == 1
+
+
 def start_context(preload: list[str]) -> BaseContext:
     """Fork when this process runs one thread (fast: what the workers need is imported already); else a
     fork server, which imports `preload` once and forks the workers from there, since forking a process
     whose other threads may hold locks (a Prefect flow's, a server's) is unsafe; spawn where neither is."""
     methods = get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if forks_here():
         return get_context("fork")
     if "forkserver" in methods:
         context = get_context("forkserver")

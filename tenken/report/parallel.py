@@ -1,15 +1,19 @@
-"""A large report's PDF laid out by several processes and assembled into one PDF.
+"""A report's PDF laid out by several processes and assembled into one PDF.
 
-The annex is cut into chunks of whole <tbody> (ROWS_PER_CHUNK measures or more each): the first chunk
+A large annex is cut into chunks of whole <tbody> (ROWS_PER_CHUNK measures or more each): the first chunk
 is the report with the annex's first rows, every other one a document of annex rows only (same head,
-same stylesheet, the table's <colgroup> and <thead>). Each chunk is laid out, painted and serialised by
-WeasyPrint in a worker process; this process numbers the objects and writes one PDF. What a single
-WeasyPrint pass gives, the assembly keeps:
+same stylesheet, the table's <colgroup> and <thead>). An annex of one chunk (FY2020's 76 measures) makes
+the second chunk whole, heading and all, and the front matter the first (front_and_annex): the annex
+starts a page of its own, so the cut moves nothing; the first chunk keeps a stub of the annex (its
+heading, no table) for the contents' page number and link to find, and drops that page once laid out.
+Each chunk is laid out, painted and serialised by WeasyPrint in a worker process; this process numbers
+the objects and writes one PDF. What a single WeasyPrint pass gives, the assembly keeps:
 
 - the tag tree (PDF/UA-1): one StructTreeRoot and Document element, the chunks' structure elements under
   it in order (WeasyPrint makes structure elements per page anyway), the parent tree renumbered to the
   whole document's pages and link annotations, table header IDs kept unique;
-- bookmarks: the chunks' bookmark trees, in page order, as one outline;
+- bookmarks: one outline made of every chunk's pages, as WeasyPrint makes one of one document's (a heading
+  nests under the last higher heading, whichever chunk that was in);
 - the running headers and footers: a continuation chunk has no cover to take the date and the title
   from, so it gets them as literal strings (running_strings); its page numbers continue the previous
   chunk's: once the pages ahead of a chunk are counted, WeasyPrint lays out the numbers of its pages (a
@@ -17,7 +21,8 @@ WeasyPrint pass gives, the assembly keeps:
   page before painting;
 - fonts embedded once: each chunk reports the glyphs it drew; this process loads each font once and
   embeds one subset of every glyph drawn (WeasyPrint's own font dictionaries; its subsets keep glyph
-  IDs, so every chunk's text shows with the one subset);
+  IDs, so every chunk's text shows with the one subset). The fonts are subset and deflated in threads,
+  side by side (HarfBuzz and zlib let go of the interpreter);
 - the same bytes for the same HTML: chunks are cut by rows, never by the number of processes; objects
   are numbered in chunk order; nothing carries a time or a random ID. On one core the same steps run
   in this process, one after the other, and write the same bytes.
@@ -42,21 +47,25 @@ import logging
 import re
 import traceback
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
+from types import SimpleNamespace
 from multiprocessing.connection import Connection, wait
 
 import pydyf
 from weasyprint import CSS, DEFAULT_OPTIONS, HTML
 from weasyprint.formatting_structure.boxes import MarginBox
 from weasyprint.pdf import VARIANTS, generate_pdf
+from weasyprint.anchors import make_page_bookmark_tree
+from weasyprint.matrix import Matrix
 from weasyprint.pdf.anchors import add_outlines
 from weasyprint.pdf.fonts import Font, build_fonts_dictionary
 from weasyprint.text.ffi import TO_UNITS, ffi, gobject, pango
 from weasyprint.text.fonts import FontConfiguration, get_pango_font_key
 
 from tenken.report.render import BASE_URL, PDF_VARIANT, AssetFetcher, collector_paused, write_pdf
-from tenken.processes import start_context, usable_cpus
+from tenken.processes import forks_here, start_context, usable_cpus
 from tenken.report.warm import Warnings, replay
 
 LOGGER = logging.getLogger(__name__)
@@ -77,6 +86,9 @@ WATERMARK = re.compile(r'<div class="watermark"[^>]*>.*?</div>', re.DOTALL)
 COVER_TITLE = re.compile(r'<header class="cover">.*?<h1[^>]*>(.*?)</h1>', re.DOTALL)
 COVER_DATE = re.compile(r'<p class="cover-date">(.*?)</p>', re.DOTALL)
 ANNEX_TITLE = re.compile(r'<h2 id="annex-title">(.*?)</h2>', re.DOTALL)
+ANNEX_SECTION = '<section class="annex"'
+ANNEX_ID = re.compile(r'<section class="annex"[^>]*\bid="([^"]+)"')
+CLOSING = "\n</main>\n</body>\n</html>\n"
 
 # Objects this process writes itself, numbered first; the chunks' objects follow, in chunk order.
 CATALOG, PAGES, STRUCT_ROOT, STRUCT_DOCUMENT, PARENT_TREE, FONTS, INFO = range(1, 8)
@@ -113,17 +125,24 @@ class Chunk:
     markup: str  # a whole HTML document
     stylesheet: str  # for a continuation chunk: its running strings, no page number; "" for the first
     head: str  # the document up to <body>, for the page-number document
+    # The id of the element whose pages, from its own to the last, are the next chunk's: they are laid out
+    # here only so that the contents find their page number and their link target (see split).
+    cut_at: str = ""
 
 
 @dataclass(frozen=True)
 class Split:
     markup: str  # the whole report, for the one-pass fallback
     chunks: tuple[Chunk, ...]
+    # Cut only between the front matter and an annex of one chunk: worth processes only where they fork
+    # from this one, with WeasyPrint loaded already (render_chunks).
+    front_and_annex: bool = False
 
 
 def split(markup: str, rows_per_chunk: int | None = None) -> Split | None:
-    """The report's print markup cut into chunks of `rows_per_chunk` measures or more (ROWS_PER_CHUNK),
-    or None when it makes one chunk (or is not the report)."""
+    """The report's print markup cut into chunks of `rows_per_chunk` measures or more (ROWS_PER_CHUNK);
+    an annex of fewer rows is one chunk and the front matter the other (front_and_annex). None when the
+    markup is not the report's (or has no annex table to cut at)."""
     rows_per_chunk = rows_per_chunk or ROWS_PER_CHUNK
     table = TABLE.search(markup)
     if table is None:
@@ -140,19 +159,38 @@ def split(markup: str, rows_per_chunk: int | None = None) -> Split | None:
     groups = _groups(bodies, rows_per_chunk)
     strings = running_strings(markup)
     body_open = BODY_OPEN.search(markup)
-    if len(groups) < 2 or strings is None or body_open is None:
+    if strings is None or body_open is None:
         return None
 
     head = markup[:body_open.start()]
     watermark = WATERMARK.search(markup, body_open.end(), table.start())
-    opening = (markup[:body_open.end()] + "\n" + (watermark.group(0) + "\n" if watermark else "")
-               + '<main>\n<section class="annex">\n' + table.group(0) + markup[table.end():head_end] + "\n")
-    closing = "\n</table>\n</section>\n</main>\n</body>\n</html>\n"
+    body = markup[:body_open.end()] + "\n" + (watermark.group(0) + "\n" if watermark else "") + "<main>\n"
+    if len(groups) < 2:
+        return _front_and_annex(markup, table.start(), end + len("</table>"), body, head, strings)
+    opening = body + '<section class="annex">\n' + table.group(0) + markup[table.end():head_end] + "\n"
+    closing = "\n</table>\n</section>" + CLOSING
     chunks = [Chunk(0, markup[:head_end] + "\n" + "\n".join(groups[0]) + "\n" + markup[end:], "", head)]
     stylesheet = continuation_stylesheet(strings)
     chunks += [Chunk(i, opening + "\n".join(group) + closing, stylesheet, head)
                for i, group in enumerate(groups[1:], 1)]
     return Split(markup, tuple(chunks))
+
+
+def _front_and_annex(markup: str, table: int, table_end: int, body: str, head: str,
+                     strings: RunningStrings) -> Split | None:
+    """Two chunks: the report with its annex section emptied of the table (a stub: one page, that the
+    contents' page number and link to the annex find it, dropped once laid out), and the annex section
+    whole. The annex starts a page of its own (report.css), so the cut moves no page break."""
+    section = markup.rfind(ANNEX_SECTION, 0, table)
+    close = markup.find("</section>", table_end)
+    match = ANNEX_ID.search(markup, section, table) if section >= 0 else None
+    if match is None or close < 0:
+        return None
+    close += len("</section>")
+    front = Chunk(0, markup[:table] + markup[table_end:], "", head, cut_at=match.group(1))
+    annex = Chunk(1, body + markup[section:close] + CLOSING, continuation_stylesheet(strings, annex_title=False),
+                  head)
+    return Split(markup, (front, annex), front_and_annex=True)
 
 
 def _groups(bodies: list[str], rows_per_chunk: int) -> list[list[str]]:
@@ -191,13 +229,14 @@ def css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\a ") + '"'
 
 
-def continuation_stylesheet(strings: RunningStrings) -> str:
+def continuation_stylesheet(strings: RunningStrings, annex_title: bool = True) -> str:
     """A continuation chunk's margin boxes: report.css's running strings as text (the annex title on every
-    page: the annex's first page, where report.css leaves it out, is in the first chunk); no page number,
-    which is laid out once the pages ahead are counted (page_numbers_stylesheet). WeasyPrint takes these
-    as a user stylesheet: !important puts them above the report's own rules."""
-    return ("@page annex {\n"
-            f"  @top-left {{ content: {css_string(strings.annex_title)} !important }}\n"
+    page of rows: the annex's first page, where report.css leaves it out, is in an earlier chunk; a chunk
+    with the annex's heading sets that string itself); no page number, which is laid out once the pages
+    ahead are counted (page_numbers_stylesheet). WeasyPrint takes these as a user stylesheet: !important
+    puts them above the report's own rules."""
+    title = f"  @top-left {{ content: {css_string(strings.annex_title)} !important }}\n" if annex_title else ""
+    return ("@page annex {\n" + title +
             f"  @bottom-left {{ content: {css_string(strings.published)} !important }}\n"
             "  @bottom-center { content: none !important }\n"
             f"  @bottom-right {{ content: {css_string(strings.report_title)} !important }}\n"
@@ -281,7 +320,7 @@ class Part:
     structure: list[bytes]  # the Document element's children
     parent_tree: list[tuple[int, bytes]]
     destinations: list[tuple[str, bytes]]
-    bookmarks: list
+    bookmarks: list  # per page: its bookmarks (_page_bookmarks)
     fonts: list[FontUsage]
     catalog: dict[str, bytes] = field(default_factory=dict)  # the first chunk's: language, metadata, …
     info: dict[str, bytes] = field(default_factory=dict)
@@ -299,6 +338,7 @@ class ChunkWork:
         sheets = [CSS(string=self.chunk.stylesheet)] if self.chunk.stylesheet else None
         self.document = HTML(string=self.chunk.markup, base_url=BASE_URL, url_fetcher=AssetFetcher()).render(
             font_config=self.font_config, pdf_variant=PDF_VARIANT, stylesheets=sheets)
+        self.moved = _cut(self.document, self.chunk.cut_at) if self.chunk.cut_at else frozenset()
         return Layout(len(self.document.pages), _page_counter(self.document))
 
     def paint(self, first_number: int | None) -> Painted:
@@ -324,8 +364,8 @@ class ChunkWork:
 
     def serialize(self, numbering: Numbering) -> Part:
         part = self.graph.serialize(numbering, self.chunk.index)
-        part.bookmarks = _shifted(self.document.make_bookmark_tree(0.75, transform_pages=True),
-                                  numbering.first_page)
+        part.destinations = [(name, target) for name, target in part.destinations if name not in self.moved]
+        part.bookmarks = [_page_bookmarks(page) for page in self.document.pages]
         part.fonts = [_usage(font) for font in dict.values(self.document.fonts)]
         self.document = self.pdf = self.graph = self.numbers = None
         return part
@@ -351,9 +391,44 @@ def _page_counter(document) -> int:
     return number
 
 
-def _shifted(bookmarks: list, first_page: int) -> list:
-    return [(label, (page + first_page, x, y), _shifted(children, first_page), state)
-            for label, (page, x, y), children, state in bookmarks]
+def _cut(document, anchor: str) -> frozenset[str]:
+    """Drops the pages from the one where `anchor` is to the last (the next chunk's), and names the anchors
+    they had. Those stay on the last page kept, so that links to them are written (WeasyPrint drops a link
+    without its target); their destinations are the next chunk's (ChunkWork.serialize)."""
+    pages = document.pages
+    at = next((i for i, page in enumerate(pages) if anchor in page.anchors), 0)
+    if at == 0:
+        raise Unassemblable(f"no page of the front matter before #{anchor}")
+    moved = {}
+    for page in pages[at:]:
+        for name, position in page.anchors.items():
+            moved.setdefault(name, position)
+    del pages[at:]
+    for name, position in moved.items():
+        pages[-1].anchors.setdefault(name, position)
+    return frozenset(moved)
+
+
+def _page_bookmarks(page) -> list:
+    """A page's bookmarks as make_bookmark_tree(0.75, transform_pages=True) places them (PDF points from
+    the page's bottom left): the document's outline is made from every chunk's pages (_bookmark_tree)."""
+    matrix = Matrix(a=0.75, d=-0.75, f=page.height * 0.75)
+    return [(level, label, tuple(matrix.transform_point(x, y)), state)
+            for level, label, (x, y), state in page.bookmarks]
+
+
+def _bookmark_tree(pages: list[list]) -> list:
+    """The outline of the whole document's pages, as WeasyPrint's make_bookmark_tree makes it of one
+    document's: a heading nests under the last heading of a higher level, whichever chunk that was in."""
+    root: list = []
+    skipped_levels: list[int] = []
+    last_by_depth = [root]
+    previous_level = 0
+    identity = Matrix()
+    for number, bookmarks in enumerate(pages):
+        previous_level = make_page_bookmark_tree(SimpleNamespace(bookmarks=bookmarks), skipped_levels,
+                                                 last_by_depth, previous_level, number, identity)
+    return root
 
 
 def _usage(font: Font) -> FontUsage:
@@ -628,8 +703,12 @@ def _step(works: dict[int, ChunkWork], step: str, index: int, value):
 
 def render_chunks(split: Split, workers: int | None = None) -> bytes:
     """The PDF of a split report: chunks rendered by up to `workers` processes (default: the usable CPUs;
-    1: all in this process), the same bytes whatever their number."""
+    1: all in this process), the same bytes whatever their number. The two chunks of a front_and_annex
+    split go to processes by default only where they fork from this one: a fork server would first
+    have to load WeasyPrint, which costs more than the second process saves on a report this small."""
     count = min(len(split.chunks), workers or usable_cpus())
+    if split.front_and_annex and workers is None and not forks_here():
+        count = 1
     try:
         with collector_paused():
             return _assemble(_run_here(split.chunks) if count <= 1 else _run_in_processes(split.chunks, count))
@@ -748,10 +827,10 @@ class _Objects:
         self.objects.append(obj)
 
 
-def _fonts(parts: list[Part]) -> tuple[dict[str, Font], list]:
+def _fonts(parts: list[Part]) -> tuple[dict[str, _Font], list]:
     """One font per font hash: loaded here as the workers had it, given every chunk's glyphs."""
     font_config = FontConfiguration()
-    fonts: dict[str, Font] = {}
+    fonts: dict[str, _Font] = {}
     keep_alive = [font_config]
     for part in parts:
         for usage in part.fonts:
@@ -768,7 +847,19 @@ def _fonts(parts: list[Part]) -> tuple[dict[str, Font], list]:
     return fonts, keep_alive
 
 
-def _load_font(font_config: FontConfiguration, usage: FontUsage, keep_alive: list) -> Font:
+class _Font(Font):
+    """WeasyPrint's font, its subset made ahead in a thread of the assembly (`cleaned`), beside the other
+    fonts': HarfBuzz lets go of the interpreter while it subsets."""
+
+    cleaned: Future | None = None
+
+    def clean(self, to_unicode, hinting):
+        if self.cleaned is None:
+            return super().clean(to_unicode, hinting)
+        return self.cleaned.result()
+
+
+def _load_font(font_config: FontConfiguration, usage: FontUsage, keep_alive: list) -> _Font:
     context = ffi.gc(pango.pango_font_map_create_context(font_config.font_map), gobject.g_object_unref)
     description = ffi.gc(pango.pango_font_description_new(), pango.pango_font_description_free)
     family = ffi.new("char[]", usage.family.encode())
@@ -786,23 +877,33 @@ def _load_font(font_config: FontConfiguration, usage: FontUsage, keep_alive: lis
     keep_alive += [context, pango_font]
     _, font_description, font_size = get_pango_font_key(pango_font)
     keep_alive.append(font_description)
-    font = Font(pango_font, font_description, font_size)
+    font = _Font(pango_font, font_description, font_size)
     if (font.hash, (font.index, font.glyph_count, font.upem)) != (usage.hash, usage.identity):
         raise Unassemblable(f"font {usage.family} loads as another face here")
     return font
 
 
 def _assemble(parts: list[Part]) -> bytes:
+    with ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="tenken-assembly") as threads:
+        return _assembled(parts, threads)
+
+
+def _assembled(parts: list[Part], threads: ThreadPoolExecutor) -> bytes:
     options = _pdf_options()
     page_references = [page for part in parts for page in part.pages]
     first_new = FIRST_CHUNK_OBJECT + sum(len(part.direct) + len(part.packed) for part in parts)
     objects = _Objects(first_new, page_references)
 
     fonts, keep_alive = _fonts(parts)
-    font_dictionary = build_fonts_dictionary(objects, fonts, True, not options["full_fonts"], options)
+    subset = not options["full_fonts"]
+    for font in fonts.values():
+        if not font.bitmap:  # as build_fonts_dictionary cleans each font, one per hash here
+            to_unicode = dict(font.to_unicode) if subset and not font.used_in_forms else {}
+            font.cleaned = threads.submit(Font.clean, font, to_unicode, options["hinting"])
+    font_dictionary = build_fonts_dictionary(objects, fonts, True, subset, options)
     del keep_alive
 
-    add_outlines(objects, [bookmark for part in parts for bookmark in part.bookmarks])
+    add_outlines(objects, _bookmark_tree([page for part in parts for page in part.bookmarks]))
 
     catalog = pydyf.Dictionary({"Type": "/Catalog", "Pages": _reference(PAGES)})
     if "Outlines" in objects.catalog:
@@ -839,16 +940,17 @@ def _assemble(parts: list[Part]) -> bytes:
     }
     for number, obj in own.items():
         obj.number = number
-    return _write(parts, [*own.values(), *objects.objects], options["pdf_version"])
+    return _write(parts, [*own.values(), *objects.objects], options["pdf_version"], threads)
 
 
 def _bytes_for(value: int) -> int:
     return max(1, (value.bit_length() + 7) // 8)
 
 
-def _write(parts: list[Part], own: list[pydyf.Object], version: str) -> bytes:
+def _write(parts: list[Part], own: list[pydyf.Object], version: str, threads: ThreadPoolExecutor) -> bytes:
     """The PDF file as pydyf writes one with compress=True: objects, one object stream for the small
-    ones of each chunk and one for this process's, a cross-reference stream."""
+    ones of each chunk and one for this process's, a cross-reference stream. The large objects (the
+    fonts) are deflated in `threads` (zlib lets go of the interpreter while it works)."""
     out = bytearray(b"%PDF-" + str(version).encode() + b"\n%\xf0\x9f\x96\xa4\n")
     entries: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}
     for part in parts:
@@ -862,9 +964,10 @@ def _write(parts: list[Part], own: list[pydyf.Object], version: str) -> bytes:
     object_stream.number = last + 1
     for index, obj in enumerate(compressed):
         entries[obj.number] = (2, object_stream.number, index)
-    for obj in [*(obj for obj in own if not obj.compressible), object_stream]:
+    direct = [*(obj for obj in own if not obj.compressible), object_stream]
+    for obj, data in zip(direct, threads.map(lambda obj: obj.indirect, direct)):
         entries[obj.number] = (1, len(out), 0)
-        out += obj.indirect + b"\n"
+        out += data + b"\n"
 
     xref_number = object_stream.number + 1
     xref_position = len(out)

@@ -12,9 +12,9 @@ render_pdf drops it, so the PDF and its tag tree stay the report's own; screen s
 Speed (issue 14): WeasyPrint builds a few hundred thousand objects for a long annex, and Python's cyclic
 garbage collector kept walking them all (a third of the time); it is paused while WeasyPrint works.
 pydyf rebuilt the list of every page reference for each tagged element (quadratic: a fifth of a
-3,000-measure report); the list is kept until a page is added. An annex larger than one chunk
-(parallel.ROWS_PER_CHUNK measures) is laid out by several processes and assembled into one PDF
-(tenken/report/parallel.py).
+3,000-measure report); the list is kept until a page is added. The report is laid out by several
+processes and assembled into one PDF (tenken/report/parallel.py): the front matter beside the annex,
+and a large annex in chunks of parallel.ROWS_PER_CHUNK measures.
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def write_pdf(markup: str, fetcher: AssetFetcher | None = None) -> bytes:
 def render_pdf(html: str, fetcher: AssetFetcher | None = None, workers: int | None = None) -> bytes:
     """A tagged PDF (PDF/UA-1) of the report HTML; metadata and dates come from its <head>.
 
-    An annex of more than one chunk is rendered by up to `workers` processes (default: the usable CPUs)
-    and assembled into one PDF, the same bytes whatever the number of processes. With a `fetcher` of
-    the caller's, the PDF is rendered in this process in one pass, so that the fetcher sees every URL."""
+    The report (markup with the annex table) is rendered in chunks by up to `workers` processes (default:
+    parallel.render_chunks's choice) and assembled into one PDF, the same bytes whatever the number of
+    processes. With a `fetcher` of the caller's, the PDF is rendered in this process in one pass, so
+    that the fetcher sees every URL."""
     markup = print_markup(html)
     if fetcher is None:
         from tenken.report import parallel  # only large reports need it

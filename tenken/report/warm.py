@@ -7,18 +7,24 @@ reads the plan and the results and builds the HTML; the PDF is then rendered the
 back. The PDF is render_pdf's, byte for byte. (Laying out a line in the report's fonts ahead, to warm
 fontconfig and Pango, cost more than it saved: measured 2.06 s against 1.91 s for the whole command, medians of 7.)
 
+That process renders the report as render_pdf does, in chunks too (tenken/report/parallel.py): the
+front matter and the annex laid out at once by two processes it forks with WeasyPrint loaded already
+(a large annex: more chunks). So it is not a daemon (a daemon may not start processes); it ends when
+told to, or when this process's end of the pipe closes.
+
 Where forking is not safe (another thread runs, the platform does not fork), or if the process is gone,
-render_pdf runs in this process as before. A report large enough to be rendered in chunks
-(tenken/report/parallel.py) is rendered here too: its worker processes are this process's to start.
-A render that fails there is rendered again here, so the error raised is this process's own.
+render_pdf runs in this process as before. A render that fails there is rendered again here, so the
+error raised is this process's own.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
-import threading
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_context
 from multiprocessing.connection import Connection
+
+from tenken.processes import forks_here
 
 LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +66,7 @@ def render_here(html: str) -> bytes:
 
 def fork_is_safe() -> bool:
     """This process may fork: the platform forks, and no other thread may hold a lock the child would need."""
-    return "fork" in get_all_start_methods() and threading.active_count() == 1
+    return forks_here()
 
 
 class PdfProcess:
@@ -72,12 +78,17 @@ class PdfProcess:
 
     @classmethod
     def start(cls) -> PdfProcess | None:
-        """The process, started now; None where forking is not safe (then render here)."""
+        """The process started by start_early, else one started now; None where forking is not safe (then
+        render here)."""
+        global _early
+        if _early is not None:
+            process, _early = _early, None
+            return process
         if not fork_is_safe():
             return None
         context = get_context("fork")
         here, there = context.Pipe()
-        process = context.Process(target=_serve, args=(there,), daemon=True, name="tenken-report-pdf")
+        process = context.Process(target=_serve, args=(there,), daemon=False, name="tenken-report-pdf")
         try:
             process.start()
         except OSError as error:
@@ -102,9 +113,8 @@ class PdfProcess:
         replay(warnings)
         if kind == "pdf":
             return value
-        if kind == "failed":
-            LOGGER.warning("rendering the PDF in its process failed; rendering it here:\n%s", value)
-        return render_here(html)  # "chunks": a report for processes of this process's own
+        LOGGER.warning("rendering the PDF in its process failed; rendering it here:\n%s", value)
+        return render_here(html)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -126,20 +136,35 @@ class PdfProcess:
         self.close()
 
 
+_early: PdfProcess | None = None
+
+
+def start_early() -> None:
+    """Start the process first thing, before the command line is loaded and parsed (tenken/command.py):
+    `tenken report` then takes it (PdfProcess.start); if the command ends before it does (a usage error),
+    the process is closed at exit."""
+    global _early
+    if _early is None and (_early := PdfProcess.start()) is not None:
+        atexit.register(_close_early)
+
+
+def _close_early() -> None:
+    global _early
+    if _early is not None:
+        _early.close()
+        _early = None
+
+
 def _serve(connection: Connection) -> None:
     """Load WeasyPrint, then render each report HTML sent, until told to stop (None)."""
     import traceback
 
     warnings = Warnings.on_weasyprint()
     try:
-        from tenken.report import parallel
-        from tenken.report.markup import print_markup
+        from tenken.report import parallel  # noqa: F401 — loaded before the chunks' workers are forked
         from tenken.report.render import render_pdf
 
         while (html := connection.recv()) is not None:
-            if parallel.split(print_markup(html)) is not None:
-                connection.send(("chunks", None, warnings.take()))
-                continue
             try:
                 pdf = render_pdf(html)
             except Exception:  # noqa: BLE001 — rendered again by the caller, whose error it then is

@@ -130,11 +130,6 @@ def test_the_annex_is_cut_into_chunks_of_whole_row_groups_each_row_once(big, chu
         assert chunk.markup.count("<thead>") == 1 and chunk.markup.startswith("<!DOCTYPE html>")
 
 
-def test_a_report_of_one_chunk_is_rendered_in_one_pass(fy2020):
-    assessment, summary = fy2020
-    assert parallel.split(print_markup(render_html(build_context(assessment, summary, draft=False)))) is None
-
-
 def test_the_chunks_render_without_a_warning(rendered_and_warnings):
     assert rendered_and_warnings[1] == []
 
@@ -155,17 +150,19 @@ def test_two_renders_and_a_render_in_one_process_give_the_same_bytes(chunks, ren
     assert alone == rendered.read_bytes()
 
 
-def test_render_pdf_gives_a_large_report_to_the_chunks_and_a_small_one_to_one_pass(big, fy2020, monkeypatch):
+def test_render_pdf_gives_a_large_report_to_its_chunks_and_a_small_one_to_front_and_annex(big, fy2020, monkeypatch):
     taken = []
     monkeypatch.setattr(parallel, "ROWS_PER_CHUNK", ROWS_PER_CHUNK)
     monkeypatch.setattr(parallel, "render_chunks", lambda split, workers: taken.append(split) or b"%PDF chunks")
     assessment, summary = big
     assert render_pdf(render_html(build_context(assessment, summary, draft=False)), workers=2) == b"%PDF chunks"
-    assert len(taken) == 1 and len(taken[0].chunks) >= 4
+    assert len(taken) == 1 and len(taken[0].chunks) >= 4 and not taken[0].front_and_annex
     assessment, summary = fy2020
     monkeypatch.setattr(parallel, "ROWS_PER_CHUNK", 400)
-    assert render_pdf(render_html(build_context(assessment, summary, draft=False))).startswith(b"%PDF-1.7")
-    assert len(taken) == 1
+    assert render_pdf(render_html(build_context(assessment, summary, draft=False))) == b"%PDF chunks"
+    assert len(taken) == 2 and len(taken[1].chunks) == 2 and taken[1].front_and_annex
+    assert render_pdf("<html><body><p>点検</p></body></html>").startswith(b"%PDF-1.7")  # not the report: one pass
+    assert len(taken) == 2
 
 
 def test_the_pdf_is_tagged_pdf_ua_with_one_structure_tree(rendered, reader):

@@ -13,7 +13,7 @@ import pytest
 
 from tenken.report import parallel, warm
 from tenken.report.context import build_context
-from tenken.report.markup import render_html
+from tenken.report.markup import print_markup, render_html
 from tenken.report.render import render_pdf
 
 
@@ -45,11 +45,12 @@ def test_the_process_renders_the_bytes_this_process_would(html, here):
 
 
 def test_the_command_imports_no_weasyprint_of_its_own_and_writes_the_same_pdf(here, tmp_path):
-    """`tenken report` as typed: WeasyPrint is loaded by the other process only."""
+    """`tenken report` as typed (the console script, which starts the process before the command line
+    loads): WeasyPrint is loaded by the other process only."""
     script = ("import atexit, sys\n"
               "atexit.register(lambda: print('weasyprint here:', 'weasyprint' in sys.modules))\n"
               f"sys.argv = ['tenken', 'report', '--year', '2020', '--out', {str(tmp_path / 'out')!r}]\n"
-              "from tenken.cli import main\nmain()\n")
+              "from tenken.command import main\nmain()\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TENKEN_")},
            "TENKEN_VAR_DIR": str(tmp_path / "var")}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
@@ -85,13 +86,32 @@ def test_a_render_failing_there_is_done_again_here(html, here, monkeypatch, capl
     assert "MemoryError: no room for the boxes" in caplog.text
 
 
-def test_a_report_in_chunks_is_rendered_here_where_its_workers_may_start(html, here, monkeypatch):
+def test_a_report_in_chunks_is_rendered_there_by_the_workers_it_forks(html, monkeypatch):
     monkeypatch.setattr(parallel, "ROWS_PER_CHUNK", 25)  # before the fork: FY2020 in chunks there too
-    rendered_here = []
-    monkeypatch.setattr(warm, "render_here", lambda markup: rendered_here.append(markup) or b"%PDF here")
+    expected = parallel.render_chunks(parallel.split(print_markup(html)), workers=1)
+    monkeypatch.setattr(warm, "render_here", lambda markup: pytest.fail("rendered here, not there"))
     with warm.PdfProcess.start() as process:
-        assert process.render_pdf(html) == b"%PDF here"
-    assert rendered_here == [html]
+        assert process.render_pdf(html) == expected
+    assert not process.process.is_alive()
+
+
+def test_a_usage_error_ends_the_command_and_the_process_started_for_it(tmp_path):
+    """The console script starts the PDF process before the command line is parsed; a command that ends
+    without a report closes it at exit (the process is not a daemon, so nothing else would)."""
+    script = ("import sys, multiprocessing\n"
+              "sys.argv = ['tenken', 'report', '--year', 'twenty', '--out', 'out']\n"
+              "from tenken import command\n"
+              "from tenken.report import warm\n"
+              "try:\n    command.main()\n"
+              "except SystemExit as end:\n"
+              "    print('exit', end.code, 'early left', warm._early is not None, "
+              "'children', len(multiprocessing.active_children()))\n"
+              "    raise\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          env={**os.environ, "TENKEN_VAR_DIR": str(tmp_path / "var")})
+    assert done.returncode == 2, done.stderr
+    assert "exit 2 early left True children 1" in done.stdout  # started, then closed by the atexit handler
+    assert "Invalid value for '--year'" in done.stderr
 
 
 def test_what_weasyprint_warns_of_there_is_logged_here(caplog):
