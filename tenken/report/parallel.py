@@ -280,12 +280,6 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class Painted:
-    objects: int
-    annotations: int
-
-
-@dataclass(frozen=True)
 class Numbering:
     first_object: int
     first_page: int  # index of the chunk's first page in the document
@@ -307,6 +301,13 @@ class FontUsage:
     widths: dict[int, int]
     missing: int
     used_in_forms: bool
+
+
+@dataclass(frozen=True)
+class Painted:
+    objects: int
+    annotations: int
+    fonts: tuple[FontUsage, ...]  # every glyph the chunk drew: its painting is done
 
 
 @dataclass
@@ -347,7 +348,8 @@ class ChunkWork:
         self.document.fonts = _FontsLeftOut()
         self.pdf = generate_pdf(self.document, None, 1, **_pdf_options())
         self.graph = _Graph(self.pdf, keep_metadata=self.chunk.index == 0)
-        return Painted(self.graph.count, len(self.graph.annotations))
+        fonts = tuple(_usage(font) for font in dict.values(self.document.fonts))
+        return Painted(self.graph.count, len(self.graph.annotations), fonts)
 
     def _number_pages(self, first: int) -> None:
         pages = self.document.pages
@@ -366,7 +368,6 @@ class ChunkWork:
         part = self.graph.serialize(numbering, self.chunk.index)
         part.destinations = [(name, target) for name, target in part.destinations if name not in self.moved]
         part.bookmarks = [_page_bookmarks(page) for page in self.document.pages]
-        part.fonts = [_usage(font) for font in dict.values(self.document.fonts)]
         self.document = self.pdf = self.graph = self.numbers = None
         return part
 
@@ -647,9 +648,18 @@ class _Schedule:
         self.owner: dict[int, int] = {}
         self.sent: set[tuple[str, int]] = set()
         self.next_layout = 0
+        self.fonts = _Fonts()
 
     def record(self, step: str, index: int, value) -> None:
+        if step == "serialize":
+            value.fonts = list(self.painted[index].fonts)
         {"layout": self.layouts, "paint": self.painted, "serialize": self.parts}[step][index] = value
+
+    def load_fonts(self) -> None:
+        """Load here the fonts of the chunks painted so far (_Fonts), while the others are laid out."""
+        for painted in self.painted:
+            if painted is not None:
+                self.fonts.load(painted.fonts)
 
     @property
     def done(self) -> bool:
@@ -711,7 +721,8 @@ def render_chunks(split: Split, workers: int | None = None) -> bytes:
         count = 1
     try:
         with collector_paused():
-            return _assemble(_run_here(split.chunks) if count <= 1 else _run_in_processes(split.chunks, count))
+            schedule = _run_here(split.chunks) if count <= 1 else _run_in_processes(split.chunks, count)
+            return _assemble(schedule.parts, schedule.fonts)
     except Unassemblable as reason:
         LOGGER.warning("report rendered in one pass: %s", reason)
     except Exception:  # noqa: BLE001 — a fault of the assembly must never cost the office its report
@@ -719,13 +730,14 @@ def render_chunks(split: Split, workers: int | None = None) -> bytes:
     return write_pdf(split.markup)
 
 
-def _run_here(chunks: tuple[Chunk, ...]) -> list[Part]:
+def _run_here(chunks: tuple[Chunk, ...]) -> _Schedule:
     schedule = _Schedule(chunks)
     works: dict[int, ChunkWork] = {}
     while not schedule.done:
         step, index, value = schedule.next_for(0)
         schedule.record(step, index, _step(works, step, index, value))
-    return schedule.parts
+        schedule.load_fonts()
+    return schedule
 
 
 def _context():
@@ -733,7 +745,7 @@ def _context():
     return start_context([__name__])
 
 
-def _run_in_processes(chunks: tuple[Chunk, ...], count: int) -> list[Part]:
+def _run_in_processes(chunks: tuple[Chunk, ...], count: int) -> _Schedule:
     context = _context()
     finished = False
     connections: list[Connection] = []
@@ -776,10 +788,11 @@ def _run_in_processes(chunks: tuple[Chunk, ...], count: int) -> list[Part]:
                     raise RuntimeError(f"a report worker failed:\n{value}")
                 schedule.record(step, index, value)
             dispatch()
+            schedule.load_fonts()  # while the workers go on
         for connection in connections:
             connection.send(None)
         finished = True
-        return schedule.parts
+        return schedule
     finally:
         for connection in connections:
             connection.close()
@@ -827,24 +840,39 @@ class _Objects:
         self.objects.append(obj)
 
 
-def _fonts(parts: list[Part]) -> tuple[dict[str, _Font], list]:
-    """One font per font hash: loaded here as the workers had it, given every chunk's glyphs."""
-    font_config = FontConfiguration()
-    fonts: dict[str, _Font] = {}
-    keep_alive = [font_config]
-    for part in parts:
-        for usage in part.fonts:
-            if usage.missing:
-                raise Unassemblable("glyphs missing from every font (each chunk numbers them its own way)")
-            font = fonts.get(usage.hash)
-            if font is None:
-                font = fonts[usage.hash] = _load_font(font_config, usage, keep_alive)
-            for glyph, text in usage.to_unicode.items():
-                font.to_unicode.setdefault(glyph, text)
-            for glyph, width in usage.widths.items():
-                font.widths.setdefault(glyph, width)
-            font.used_in_forms = font.used_in_forms or usage.used_in_forms
-    return fonts, keep_alive
+class _Fonts:
+    """The fonts the chunks drew with, loaded here as the workers had them, one per font hash: each as soon
+    as a chunk's painting reports it (a font loads the whole font file: tens of milliseconds), so that the
+    assembly finds them loaded. What the loaded fonts hold (FontConfiguration, Pango's fonts) is kept
+    with them until the PDF is written."""
+
+    def __init__(self) -> None:
+        self.font_config: FontConfiguration | None = None
+        self.loaded: dict[str, _Font] = {}
+        self.keep_alive: list = []
+
+    def load(self, usages) -> None:
+        for usage in usages:
+            if usage.hash not in self.loaded and not usage.missing:
+                if self.font_config is None:
+                    self.font_config = FontConfiguration()
+                self.loaded[usage.hash] = _load_font(self.font_config, usage, self.keep_alive)
+
+    def of(self, parts: list[Part]) -> dict[str, _Font]:
+        """One font per hash, in the order the chunks first drew with them, given every chunk's glyphs."""
+        fonts: dict[str, _Font] = {}
+        for part in parts:
+            for usage in part.fonts:
+                if usage.missing:
+                    raise Unassemblable("glyphs missing from every font (each chunk numbers them its own way)")
+                self.load([usage])
+                font = fonts.setdefault(usage.hash, self.loaded[usage.hash])
+                for glyph, text in usage.to_unicode.items():
+                    font.to_unicode.setdefault(glyph, text)
+                for glyph, width in usage.widths.items():
+                    font.widths.setdefault(glyph, width)
+                font.used_in_forms = font.used_in_forms or usage.used_in_forms
+        return fonts
 
 
 class _Font(Font):
@@ -883,25 +911,23 @@ def _load_font(font_config: FontConfiguration, usage: FontUsage, keep_alive: lis
     return font
 
 
-def _assemble(parts: list[Part]) -> bytes:
+def _assemble(parts: list[Part], fonts: _Fonts) -> bytes:
     with ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="tenken-assembly") as threads:
-        return _assembled(parts, threads)
+        return _assembled(parts, fonts.of(parts), threads)
 
 
-def _assembled(parts: list[Part], threads: ThreadPoolExecutor) -> bytes:
+def _assembled(parts: list[Part], fonts: dict[str, _Font], threads: ThreadPoolExecutor) -> bytes:
     options = _pdf_options()
     page_references = [page for part in parts for page in part.pages]
     first_new = FIRST_CHUNK_OBJECT + sum(len(part.direct) + len(part.packed) for part in parts)
     objects = _Objects(first_new, page_references)
 
-    fonts, keep_alive = _fonts(parts)
     subset = not options["full_fonts"]
     for font in fonts.values():
         if not font.bitmap:  # as build_fonts_dictionary cleans each font, one per hash here
             to_unicode = dict(font.to_unicode) if subset and not font.used_in_forms else {}
             font.cleaned = threads.submit(Font.clean, font, to_unicode, options["hinting"])
     font_dictionary = build_fonts_dictionary(objects, fonts, True, subset, options)
-    del keep_alive
 
     add_outlines(objects, _bookmark_tree([page for part in parts for page in part.bookmarks]))
 
