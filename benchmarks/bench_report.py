@@ -1,7 +1,8 @@
 """Render the inspection report, each beside its anchor measured in the same run: Chromium headless
 printing the same HTML (as WeasyPrint gets it) to PDF, as one command, and the ratio.
 
-    FY2020 report, in a warm process (context + HTML + PDF)     goal: as fast as it gets (issue 14)
+    FY2020 report, in a warm process (context + HTML + PDF)     goal: as fast as it gets (issue 14);
+        its front matter and annex laid out by two processes forked from this one
     an annex of 3,000 measures (context + HTML + PDF)            goal <= 12 s
 
 The large plan is Kanagawa's FY2020 plan with every field's measures repeated, so the annex carries real
