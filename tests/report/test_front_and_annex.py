@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,10 @@ def test_markup_without_an_annex_table_is_not_cut(markup):
 ])
 def test_the_console_script_starts_the_pdf_process_first_only_for_a_report(args, renders):
     assert renders_a_report(args) is renders
+
+
+def test_pypdf_strictly_and_poppler_read_the_assembled_file_without_complaint(rendered):
+    reader = PdfReader(rendered, strict=True)
+    assert len(reader.pages) == 15
+    completed = subprocess.run(["pdftotext", str(rendered), "-"], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0 and completed.stderr == ""
