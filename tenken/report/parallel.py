@@ -50,22 +50,22 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
-from types import SimpleNamespace
 from multiprocessing.connection import Connection, wait
+from types import SimpleNamespace
 
 import pydyf
 from weasyprint import CSS, DEFAULT_OPTIONS, HTML
-from weasyprint.formatting_structure.boxes import MarginBox
-from weasyprint.pdf import VARIANTS, generate_pdf
 from weasyprint.anchors import make_page_bookmark_tree
+from weasyprint.formatting_structure.boxes import MarginBox
 from weasyprint.matrix import Matrix
+from weasyprint.pdf import VARIANTS, generate_pdf
 from weasyprint.pdf.anchors import add_outlines
 from weasyprint.pdf.fonts import Font, build_fonts_dictionary
 from weasyprint.text.ffi import TO_UNITS, ffi, gobject, pango
 from weasyprint.text.fonts import FontConfiguration, get_pango_font_key
 
-from tenken.report.render import BASE_URL, PDF_VARIANT, AssetFetcher, collector_paused, write_pdf
 from tenken.processes import forks_here, start_context, usable_cpus
+from tenken.report.render import BASE_URL, PDF_VARIANT, AssetFetcher, collector_paused, write_pdf
 from tenken.report.warm import Warnings, replay
 
 LOGGER = logging.getLogger(__name__)
