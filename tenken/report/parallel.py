@@ -89,6 +89,9 @@ ANNEX_TITLE = re.compile(r'<h2 id="annex-title">(.*?)</h2>', re.DOTALL)
 ANNEX_SECTION = '<section class="annex"'
 ANNEX_ID = re.compile(r'<section class="annex"[^>]*\bid="([^"]+)"')
 CLOSING = "\n</main>\n</body>\n</html>\n"
+# What may follow the annex table for the report to be cut: the closing tags only (report.html ends
+# with the annex).
+LAST = re.compile(r"\s*</section>\s*</main>\s*</body>\s*</html>\s*")
 
 # Objects this process writes itself, numbered first; the chunks' objects follow, in chunk order.
 CATALOG, PAGES, STRUCT_ROOT, STRUCT_DOCUMENT, PARENT_TREE, FONTS, INFO = range(1, 8)
@@ -156,6 +159,8 @@ def split(markup: str, rows_per_chunk: int | None = None) -> Split | None:
     bodies = BODY.findall(region)
     if re.sub(r"\s+", "", "".join(bodies)) != re.sub(r"\s+", "", region):
         return None
+    if not LAST.fullmatch(markup, end + len("</table>")):
+        return None  # something follows the annex: no chunk would have it in its place
     groups = _groups(bodies, rows_per_chunk)
     strings = running_strings(markup)
     body_open = BODY_OPEN.search(markup)

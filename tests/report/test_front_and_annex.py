@@ -194,3 +194,15 @@ def test_pypdf_strictly_and_poppler_read_the_assembled_file_without_complaint(re
     assert len(reader.pages) == 15
     completed = subprocess.run(["pdftotext", str(rendered), "-"], capture_output=True, text=True, check=False)
     assert completed.returncode == 0 and completed.stderr == ""
+
+
+def test_a_report_with_anything_after_the_annex_is_not_cut_and_keeps_it(markup, tmp_path):
+    """report.html ends with the annex; were a section added after it, no chunk would hold it in its
+    place (the front's chunk drops its pages from the annex on, a chunk of rows ends with the table)."""
+    after = markup.replace("</section>\n</main>", '</section>\n<section id="after"><h2>あとがき</h2>'
+                           "<p>別紙の後の節</p></section>\n</main>")
+    assert after != markup
+    assert parallel.split(after) is None and parallel.split(after, 25) is None
+    path = tmp_path / "after.pdf"
+    path.write_bytes(render_pdf(after))
+    assert "別紙の後の節" in pages(path)[-1]
