@@ -14,6 +14,7 @@ from the daily `review-reminders` deployment (a paused run cannot act before its
 
 from __future__ import annotations
 
+import math
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -301,7 +302,9 @@ def review_form(cycle: Cycle, compiled: Compiled, notice: str = "", now: datetim
     now = now or now_utc()
     state = round_state(cycle, compiled.round, now)
     expires_at = state.expires_at or now + timedelta(days=cycle.config.review.timeout_days)
-    seconds = max(int((expires_at - now).total_seconds()), 1)
+    # Rounded up: the pause must not end before the round does, or the run's end would read as a failure
+    # instead of a round that ran out (the hook asks the ledger whether the round has expired).
+    seconds = max(math.ceil((expires_at - now).total_seconds()), 1)
     return ReviewForm(review_form_text(cycle, compiled, state, notice, expires_at), seconds)
 
 

@@ -245,6 +245,17 @@ def test_the_form_links_the_draft_on_the_review_site_and_says_who_has_approved(m
     assert 29 * 86400 < form.timeout_seconds <= 30 * 86400
 
 
+def test_the_pause_lasts_until_the_round_has_expired_not_a_fraction_of_a_second_less(make_review):
+    """The run's end is told as a round that ran out only if the round has expired when the pause ends."""
+    cycle, _ = make_review("all")
+    compiled = start_round(cycle)
+    expires_at = reviewing.round_state(cycle, 1).expires_at
+    now = expires_at - timedelta(seconds=4.3)
+    form = reviewing.review_form(cycle, compiled, now=now)
+    assert now + timedelta(seconds=form.timeout_seconds) >= expires_at
+    assert form.timeout_seconds == 5
+
+
 @pytest.mark.parametrize("review, message", [
     ({"reviewers": [{"name": "審査 花子", "slack": "#review"}]}, "チャンネルは指定できません"),
     ({"reviewers": [{"slack": "@hanako"}]}, "氏名"),
